@@ -1,0 +1,127 @@
+// Package connectors is the contract between loyaltyd and the e-commerce
+// platforms it serves.
+//
+// A connector translates: it reads a platform's orders and customers page by
+// page and turns them into commerce types, and it writes tags, discount codes
+// and customer fields back. It holds no loyalty rules and touches no
+// database. The required interface is Connector; everything else a platform
+// may or may not offer is an optional interface (TagWriter, DiscountWriter,
+// MetafieldWriter, WebhookSource, Checker) found by type assertion.
+//
+// Each platform lives in its own folder under connectors/ and registers a
+// Factory in its init function:
+//
+//	func init() { connectors.Register("shopify", Open) }
+//
+// connectors/all imports every connector for the binary; the conformance
+// suite in connectors/connectortest keeps them honest.
+package connectors
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/loyaltyd/loyaltyd/commerce"
+)
+
+// Cursor marks a position in a platform's stream of changed records.
+//
+// Sync chooses the window, [Since, Until), from its saved high-water mark
+// and the time the pass began; the connector moves Token, its own
+// continuation inside the window (a page_info, a page number, a last key),
+// which the caller treats as opaque and saves as it is. A cursor returned in
+// Page.Next can be saved and handed back to the connector after a restart.
+type Cursor struct {
+	// Since is the inclusive lower bound of the records' update time.
+	Since time.Time `json:"since"`
+	// Until, unless zero, is the exclusive upper bound of the update time.
+	Until time.Time `json:"until,omitzero"`
+	// Token is the connector's continuation within the window; empty at the
+	// start of a window.
+	Token string `json:"token,omitempty"`
+}
+
+// Page is one page of records read from a cursor.
+type Page[T any] struct {
+	// Items are the page's records, in ascending order of update time (and
+	// of id among equal times) within one window.
+	Items []T
+	// Next continues the read after this page. It is meaningful only when
+	// Done is false.
+	Next Cursor
+	// Done is true when the window holds nothing after this page.
+	Done bool
+}
+
+// Connector reads a store's orders and customers. Implementations must be
+// safe for use by one goroutine at a time per method pair; sync never calls
+// one connector concurrently.
+type Connector interface {
+	// Orders returns the next page of orders updated in the cursor's window,
+	// every order of the window at least once across pages, in ascending
+	// (UpdatedAt, ID) order. A connector may return an order again (an
+	// overlap) but never skips one. It returns an error wrapping
+	// ErrUnauthorized when the platform refuses the credentials, a
+	// *RateLimitError when the platform asks to slow down and its own
+	// retries are exhausted, and ctx.Err() when ctx ends. On error nothing
+	// of the page is returned.
+	Orders(ctx context.Context, c Cursor) (Page[commerce.Order], error)
+	// Customers is Orders for customers.
+	Customers(ctx context.Context, c Cursor) (Page[commerce.Customer], error)
+}
+
+// TagWriter adds and removes customer tags one by one, never replacing the
+// customer's whole tag list.
+type TagWriter interface {
+	// AddTags adds tags to the customer and keeps its other tags; adding a
+	// tag the customer has is success. It returns an error wrapping
+	// ErrNotFound if the customer does not exist.
+	AddTags(ctx context.Context, customerID string, tags []string) error
+	// RemoveTags removes tags from the customer and keeps its other tags;
+	// removing a tag the customer lacks is success. It returns an error
+	// wrapping ErrNotFound if the customer does not exist.
+	RemoveTags(ctx context.Context, customerID string, tags []string) error
+}
+
+// DiscountWriter creates discount codes.
+type DiscountWriter interface {
+	// EnsureDiscount makes sure the code exists on the platform: it looks
+	// the code up first and creates it only when absent, so calling it again
+	// after a crash or a timeout never creates a second code. It returns the
+	// platform's id of the code. It returns an error wrapping ErrRejected
+	// when the platform refuses the code for a reason retrying cannot fix,
+	// and ErrNotFound when the customer does not exist.
+	EnsureDiscount(ctx context.Context, d commerce.DiscountCode) (id string, err error)
+}
+
+// MetafieldWriter writes the program's fields onto a customer record, where
+// the store's theme and e-mails can show them (Shopify metafields in the
+// "loyalty" namespace, WooCommerce customer meta data).
+type MetafieldWriter interface {
+	// SetMetafields sets each key to its value and leaves other keys as they
+	// are. It returns an error wrapping ErrNotFound if the customer does not
+	// exist, and ErrUnsupported when the platform cannot store fields for
+	// this customer (a WooCommerce guest).
+	SetMetafields(ctx context.Context, customerID string, fields map[string]string) error
+}
+
+// WebhookSource verifies and decodes the platform's webhooks.
+type WebhookSource interface {
+	// DecodeWebhook checks the request's signature over the raw body, in
+	// constant time and before parsing anything, then decodes the event. It
+	// returns an error wrapping ErrBadSignature when the signature is
+	// missing or wrong, and ErrBadPayload when the signature is right but
+	// the body cannot be decoded. A topic the connector does not act on is
+	// not an error: it decodes to an Event of kind commerce.EventUnknown.
+	DecodeWebhook(header http.Header, body []byte) (commerce.Event, error)
+}
+
+// Checker is implemented by connectors that can verify, before sync starts,
+// that the platform is reachable and the credentials carry what loyaltyd
+// needs.
+type Checker interface {
+	// Check returns an error wrapping ErrUnauthorized for refused
+	// credentials, and an error naming each missing permission.
+	Check(ctx context.Context) error
+}
