@@ -1,0 +1,376 @@
+package store
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/loyaltyd/loyaltyd/commerce"
+)
+
+// EnsureStore records a configured store; it is idempotent.
+func (tx *Tx) EnsureStore(id, platform string) error {
+	_, err := tx.exec(`INSERT INTO stores (id, platform, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET platform = excluded.platform`, id, platform, ts(tx.now))
+	if err != nil {
+		return fmt.Errorf("store: ensure store %s: %w", id, err)
+	}
+	return nil
+}
+
+// UpsertCustomer stores a customer unless a version at least as new is
+// stored already: a stored customer is replaced only by one with a later
+// UpdatedAt, or the same UpdatedAt and different content. It reports
+// whether the stored row changed.
+func (tx *Tx) UpsertCustomer(storeID string, c *commerce.Customer) (bool, error) {
+	tags, err := json.Marshal(nonNil(c.Tags))
+	if err != nil {
+		return false, err
+	}
+	res, err := tx.exec(`INSERT INTO customers (store_id, id, email, email_folded, first_name, last_name, tags, guest,
+			created_at, updated_at, first_seen_at, raw)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (store_id, id) DO UPDATE SET
+			email = excluded.email, email_folded = excluded.email_folded,
+			first_name = excluded.first_name, last_name = excluded.last_name,
+			tags = excluded.tags, guest = excluded.guest, created_at = excluded.created_at,
+			updated_at = excluded.updated_at, raw = excluded.raw, deleted_at = NULL
+		WHERE excluded.updated_at > customers.updated_at
+		   OR (excluded.updated_at = customers.updated_at AND (
+		       excluded.email <> customers.email OR excluded.first_name <> customers.first_name OR
+		       excluded.last_name <> customers.last_name OR excluded.tags <> customers.tags OR
+		       excluded.guest <> customers.guest))`,
+		storeID, c.ID, c.Email, commerce.FoldEmail(c.Email), c.FirstName, c.LastName, string(tags), c.Guest,
+		ts(c.CreatedAt), ts(c.UpdatedAt), ts(tx.now), c.Raw)
+	if err != nil {
+		return false, fmt.Errorf("store: upsert customer %s/%s: %w", storeID, c.ID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// StoredCustomer is a customer as stored, with what the store adds.
+type StoredCustomer struct {
+	commerce.Customer
+	// FirstSeenAt is when loyaltyd first stored the customer.
+	FirstSeenAt time.Time
+	// DeletedAt is when the platform deleted the customer; zero if not.
+	DeletedAt time.Time
+}
+
+const customerCols = `id, email, first_name, last_name, tags, guest, created_at, updated_at, first_seen_at, deleted_at, raw`
+
+func scanCustomer(sc interface{ Scan(...any) error }) (*StoredCustomer, error) {
+	var (
+		c                             StoredCustomer
+		tags, created, updated, first string
+		deleted                       sql.NullString
+	)
+	if err := sc.Scan(&c.ID, &c.Email, &c.FirstName, &c.LastName, &tags, &c.Guest, &created, &updated, &first, &deleted, &c.Raw); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
+		return nil, fmt.Errorf("store: customer %s: tags: %w", c.ID, err)
+	}
+	if len(c.Tags) == 0 {
+		c.Tags = nil
+	}
+	var err error
+	if c.CreatedAt, err = mustTS(created); err != nil {
+		return nil, err
+	}
+	if c.UpdatedAt, err = mustTS(updated); err != nil {
+		return nil, err
+	}
+	if c.FirstSeenAt, err = mustTS(first); err != nil {
+		return nil, err
+	}
+	if c.DeletedAt, err = parseTS(deleted); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Customer returns a stored customer, or an error wrapping ErrNotFound.
+func (tx *Tx) Customer(storeID, id string) (*StoredCustomer, error) {
+	c, err := scanCustomer(tx.queryRow(`SELECT `+customerCols+` FROM customers WHERE store_id = ? AND id = ?`, storeID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: customer %s/%s: %w", storeID, id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: customer %s/%s: %w", storeID, id, err)
+	}
+	return c, nil
+}
+
+// CustomersByEmail returns the customers whose e-mail folds to the same
+// address as email (case and "+tag" ignored), oldest first.
+func (tx *Tx) CustomersByEmail(storeID, email string) ([]*StoredCustomer, error) {
+	rows, err := tx.query(`SELECT `+customerCols+` FROM customers WHERE store_id = ? AND email_folded = ?
+		ORDER BY created_at, id`, storeID, commerce.FoldEmail(email))
+	if err != nil {
+		return nil, fmt.Errorf("store: customers by e-mail: %w", err)
+	}
+	defer rows.Close()
+	var cs []*StoredCustomer
+	for rows.Next() {
+		c, err := scanCustomer(rows)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	return cs, rows.Err()
+}
+
+// ForEachCustomer calls fn for every stored customer of the store, by id.
+func (tx *Tx) ForEachCustomer(storeID string, fn func(*StoredCustomer) error) error {
+	rows, err := tx.query(`SELECT `+customerCols+` FROM customers WHERE store_id = ? ORDER BY id`, storeID)
+	if err != nil {
+		return fmt.Errorf("store: customers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanCustomer(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Enroll makes the customer a member from at, unless already one. It
+// reports whether the customer was newly enrolled.
+func (tx *Tx) Enroll(storeID, customerID string, at time.Time) (bool, error) {
+	res, err := tx.exec(`INSERT INTO members (store_id, customer_id, enrolled_at) VALUES (?, ?, ?)
+		ON CONFLICT DO NOTHING`, storeID, customerID, ts(at))
+	if err != nil {
+		return false, fmt.Errorf("store: enroll %s/%s: %w", storeID, customerID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// EnrolledAt returns when the customer became a member; zero if not one.
+func (tx *Tx) EnrolledAt(storeID, customerID string) (time.Time, error) {
+	var s sql.NullString
+	err := tx.queryRow(`SELECT enrolled_at FROM members WHERE store_id = ? AND customer_id = ?`, storeID, customerID).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: enrolled %s/%s: %w", storeID, customerID, err)
+	}
+	return parseTS(s)
+}
+
+// Counts are a store's totals.
+type Counts struct {
+	Customers, Members, Orders, LedgerEntries int
+}
+
+// Counts returns the store's totals.
+func (tx *Tx) Counts(storeID string) (Counts, error) {
+	var c Counts
+	err := tx.queryRow(`SELECT
+		(SELECT count(*) FROM customers WHERE store_id = ?1),
+		(SELECT count(*) FROM members WHERE store_id = ?1),
+		(SELECT count(*) FROM orders WHERE store_id = ?1),
+		(SELECT count(*) FROM ledger WHERE store_id = ?1)`, storeID).
+		Scan(&c.Customers, &c.Members, &c.Orders, &c.LedgerEntries)
+	if err != nil {
+		return c, fmt.Errorf("store: counts: %w", err)
+	}
+	return c, nil
+}
+
+// UpsertResult says what UpsertOrder did.
+type UpsertResult struct {
+	// Inserted: the order was new.
+	Inserted bool
+	// Changed: the stored order changed (inserted or replaced by a newer
+	// version). False when the same or an older version arrived.
+	Changed bool
+	// Stale: the version offered was older than the stored one and was
+	// refused.
+	Stale bool
+}
+
+// UpsertOrder stores an order unless a version at least as new is stored
+// already: a stored order is replaced only by one with a later UpdatedAt,
+// or the same UpdatedAt and different content, so that an older version
+// delivered late never replaces a newer one.
+func (tx *Tx) UpsertOrder(storeID string, o *commerce.Order) (UpsertResult, error) {
+	data, err := json.Marshal(o)
+	if err != nil {
+		return UpsertResult{}, fmt.Errorf("store: order %s: %w", o.ID, err)
+	}
+	var prevUpdated sql.NullString
+	err = tx.queryRow(`SELECT updated_at FROM orders WHERE store_id = ? AND id = ?`, storeID, o.ID).Scan(&prevUpdated)
+	exists := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return UpsertResult{}, fmt.Errorf("store: order %s: %w", o.ID, err)
+	}
+	res, err := tx.exec(`INSERT INTO orders (store_id, id, number, customer_id, currency, state, total_minor, test,
+			created_at, processed_at, updated_at, cancelled_at, data, raw, first_seen_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (store_id, id) DO UPDATE SET
+			number = excluded.number, customer_id = excluded.customer_id, currency = excluded.currency,
+			state = excluded.state, total_minor = excluded.total_minor, test = excluded.test,
+			created_at = excluded.created_at, processed_at = excluded.processed_at,
+			updated_at = excluded.updated_at, cancelled_at = excluded.cancelled_at,
+			data = excluded.data, raw = excluded.raw, deleted_at = NULL
+		WHERE excluded.updated_at > orders.updated_at
+		   OR (excluded.updated_at = orders.updated_at AND excluded.data <> orders.data)`,
+		storeID, o.ID, o.Number, o.CustomerID, o.Currency, string(o.State), o.Total.Minor, o.Test,
+		ts(o.CreatedAt), ts(o.ProcessedTime()), ts(o.UpdatedAt), nullTS(o.CancelledAt), string(data), o.Raw, ts(tx.now))
+	if err != nil {
+		return UpsertResult{}, fmt.Errorf("store: upsert order %s/%s: %w", storeID, o.ID, err)
+	}
+	n, _ := res.RowsAffected()
+	r := UpsertResult{Inserted: !exists, Changed: n > 0}
+	if exists && n == 0 && prevUpdated.String > ts(o.UpdatedAt) {
+		r.Stale = true
+	}
+	return r, nil
+}
+
+// StoredOrder is an order as stored, with what the store adds.
+type StoredOrder struct {
+	commerce.Order
+	// Snapshot is the rule snapshot frozen when the order was first
+	// credited; nil until then. The store keeps it as opaque JSON.
+	Snapshot []byte
+	// FirstSeenAt is when loyaltyd first stored the order.
+	FirstSeenAt time.Time
+	// DeletedAt is when the platform deleted the order; zero if not.
+	DeletedAt time.Time
+}
+
+const orderCols = `data, raw, snapshot, first_seen_at, deleted_at`
+
+func scanOrder(sc interface{ Scan(...any) error }) (*StoredOrder, error) {
+	var (
+		o        StoredOrder
+		data     string
+		snap     sql.NullString
+		first    string
+		deleted  sql.NullString
+		raw      []byte
+		parseErr error
+	)
+	if err := sc.Scan(&data, &raw, &snap, &first, &deleted); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(data), &o.Order); err != nil {
+		return nil, fmt.Errorf("store: stored order: %w", err)
+	}
+	o.Raw = raw
+	if snap.Valid {
+		o.Snapshot = []byte(snap.String)
+	}
+	if o.FirstSeenAt, parseErr = mustTS(first); parseErr != nil {
+		return nil, parseErr
+	}
+	if o.DeletedAt, parseErr = parseTS(deleted); parseErr != nil {
+		return nil, parseErr
+	}
+	return &o, nil
+}
+
+// Order returns a stored order, or an error wrapping ErrNotFound.
+func (tx *Tx) Order(storeID, id string) (*StoredOrder, error) {
+	o, err := scanOrder(tx.queryRow(`SELECT `+orderCols+` FROM orders WHERE store_id = ? AND id = ?`, storeID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: order %s/%s: %w", storeID, id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: order %s/%s: %w", storeID, id, err)
+	}
+	return o, nil
+}
+
+// SetSnapshot freezes an order's rule snapshot. It never replaces one
+// already frozen (unless replace is set, for a deliberate repricing) and
+// reports whether it wrote.
+func (tx *Tx) SetSnapshot(storeID, orderID string, snapshot []byte, replace bool) (bool, error) {
+	q := `UPDATE orders SET snapshot = ? WHERE store_id = ? AND id = ? AND snapshot IS NULL`
+	if replace {
+		q = `UPDATE orders SET snapshot = ? WHERE store_id = ? AND id = ?`
+	}
+	res, err := tx.exec(q, string(snapshot), storeID, orderID)
+	if err != nil {
+		return false, fmt.Errorf("store: snapshot of order %s/%s: %w", storeID, orderID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// CreditedOrders counts the customer's orders other than exceptOrderID
+// that have a frozen snapshot and still count as paid (not cancelled, not
+// a test, not fully refunded or voided).
+func (tx *Tx) CreditedOrders(storeID, customerID, exceptOrderID string) (int, error) {
+	var n int
+	err := tx.queryRow(`SELECT count(*) FROM orders WHERE store_id = ? AND customer_id = ? AND id <> ?
+		AND snapshot IS NOT NULL AND cancelled_at IS NULL AND test = 0 AND deleted_at IS NULL
+		AND state IN ('paid', 'partially_refunded')`, storeID, customerID, exceptOrderID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: credited orders: %w", err)
+	}
+	return n, nil
+}
+
+// CustomerOrders returns the customer's orders, oldest processed first.
+func (tx *Tx) CustomerOrders(storeID, customerID string) ([]*StoredOrder, error) {
+	return tx.orders(`SELECT `+orderCols+` FROM orders WHERE store_id = ? AND customer_id = ?
+		ORDER BY processed_at, id`, storeID, customerID)
+}
+
+// ForEachOrder calls fn for every stored order of the store, oldest
+// processed first: the order in which history is replayed.
+func (tx *Tx) ForEachOrder(storeID string, fn func(*StoredOrder) error) error {
+	rows, err := tx.query(`SELECT `+orderCols+` FROM orders WHERE store_id = ? ORDER BY processed_at, id`, storeID)
+	if err != nil {
+		return fmt.Errorf("store: orders: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (tx *Tx) orders(q string, args ...any) ([]*StoredOrder, error) {
+	rows, err := tx.query(q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: orders: %w", err)
+	}
+	defer rows.Close()
+	var os []*StoredOrder
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, err
+		}
+		os = append(os, o)
+	}
+	return os, rows.Err()
+}

@@ -1,0 +1,378 @@
+// Package store is loyaltyd's memory: stores, customers, orders with their
+// platform payloads, the points ledger, sync cursors, the write-back outbox
+// and the audit log, in one SQLite file.
+//
+// All SQL lives in this package, and its exported API speaks commerce types
+// and plain Go values only, so that another backend (PostgreSQL, for
+// several replicas) can take its place. Writes go through one connection
+// (SQLite has one writer) in transactions opened with Update; reads use a
+// small pool through View. Schema changes are numbered migrations embedded
+// in the binary and applied on Open.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// Errors returned by the store; test them with errors.Is.
+var (
+	// ErrNotFound: no such record.
+	ErrNotFound = errors.New("not found")
+	// ErrNotDatabase: the file exists but is not a SQLite database.
+	ErrNotDatabase = errors.New("not a SQLite database")
+	// ErrTooNew: the database was written by a newer loyaltyd.
+	ErrTooNew = errors.New("database is newer than this loyaltyd")
+	// ErrConflict: a write lost a race with another (a ledger entry that
+	// no longer continues its stream); retrying the transaction is safe.
+	ErrConflict = errors.New("conflicting write")
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// migration is one numbered schema change.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("store: migration %s: name must start with its number", e.Name())
+		}
+		b, err := migrationFS.ReadFile(path.Join("migrations", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("store: migration %s: expected number %d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// SchemaVersion is the schema version this binary writes.
+func SchemaVersion() int {
+	ms, err := migrations()
+	if err != nil {
+		panic(err)
+	}
+	return len(ms)
+}
+
+// DB is an open loyaltyd database.
+type DB struct {
+	path   string
+	writer *sql.DB
+	reader *sql.DB
+
+	// Now is the clock used to stamp writes; it defaults to time.Now and
+	// can be replaced before first use (tests).
+	Now func() time.Time
+}
+
+// Options tune Open.
+type Options struct {
+	// ReadConns is the size of the read pool; default 4.
+	ReadConns int
+	// Synchronous is the SQLite synchronous level for the writer: "NORMAL"
+	// (default: durable across process crashes, may lose the last commits
+	// on power loss) or "FULL".
+	Synchronous string
+}
+
+// sqliteHeader starts every SQLite database file.
+const sqliteHeader = "SQLite format 3\x00"
+
+// Open opens the database at path, creating it if needed, and brings its
+// schema up to date. A file that is not a SQLite database (ErrNotDatabase)
+// or that a newer loyaltyd wrote (ErrTooNew) is left untouched.
+func Open(ctx context.Context, path string, o Options) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("store: no database path given")
+	}
+	existing, err := checkFile(path)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := migrations()
+	if err != nil {
+		return nil, err
+	}
+	if existing {
+		v, err := readVersion(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		if v > len(ms) {
+			return nil, fmt.Errorf("store: %s: schema version %d, this loyaltyd knows up to %d: %w (upgrade loyaltyd; the file was not changed)",
+				path, v, len(ms), ErrTooNew)
+		}
+	}
+	syncMode := strings.ToUpper(o.Synchronous)
+	if syncMode == "" {
+		syncMode = "NORMAL"
+	}
+	if syncMode != "NORMAL" && syncMode != "FULL" {
+		return nil, fmt.Errorf("store: synchronous %q: want NORMAL or FULL", o.Synchronous)
+	}
+	writer, err := sql.Open("sqlite3", dsn(path, "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_synchronous="+syncMode))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetConnMaxIdleTime(0)
+	db := &DB{path: path, writer: writer, Now: time.Now}
+	if err := db.migrate(ctx, ms); err != nil {
+		writer.Close()
+		return nil, err
+	}
+	n := o.ReadConns
+	if n <= 0 {
+		n = 4
+	}
+	reader, err := sql.Open("sqlite3", dsn(path, "_busy_timeout=5000&_foreign_keys=on&_query_only=true&_txlock=deferred"))
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	reader.SetMaxOpenConns(n)
+	db.reader = reader
+	return db, nil
+}
+
+func dsn(path, params string) string {
+	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	return "file:" + r.Replace(path) + "?" + params
+}
+
+// checkFile reports whether path holds data, and refuses a file that is not
+// SQLite without opening it through SQLite (which could write to it).
+func checkFile(path string) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	if st.IsDir() {
+		return false, fmt.Errorf("store: %s is a directory, want a database file", path)
+	}
+	if st.Size() == 0 {
+		return false, nil
+	}
+	head := make([]byte, len(sqliteHeader))
+	if _, err := io.ReadFull(f, head); err != nil || string(head) != sqliteHeader {
+		return false, fmt.Errorf("store: %s: %w (the file was not changed)", path, ErrNotDatabase)
+	}
+	return true, nil
+}
+
+// readVersion reads the schema version of an existing file read-only.
+func readVersion(ctx context.Context, path string) (int, error) {
+	ro, err := sql.Open("sqlite3", dsn(path, "mode=ro&_busy_timeout=5000"))
+	if err != nil {
+		return 0, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	defer ro.Close()
+	var v int
+	if err := ro.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		if isNotADB(err) {
+			return 0, fmt.Errorf("store: %s: %w (the file was not changed)", path, ErrNotDatabase)
+		}
+		return 0, fmt.Errorf("store: read schema version of %s: %w", path, err)
+	}
+	return v, nil
+}
+
+func isNotADB(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrNotADB || se.Code == sqlite3.ErrCorrupt)
+}
+
+func (db *DB) migrate(ctx context.Context, ms []migration) error {
+	var v int
+	if err := db.writer.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		if isNotADB(err) {
+			return fmt.Errorf("store: %s: %w", db.path, ErrNotDatabase)
+		}
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+	if v > len(ms) {
+		return fmt.Errorf("store: schema version %d, this loyaltyd knows up to %d: %w", v, len(ms), ErrTooNew)
+	}
+	for _, m := range ms[v:] {
+		tx, err := db.writer.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("store: migration %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: migration %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: migration %s: %w", m.name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("store: migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// Path returns the database file's path.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the database.
+func (db *DB) Close() error {
+	var errs []error
+	if db.reader != nil {
+		errs = append(errs, db.reader.Close())
+	}
+	errs = append(errs, db.writer.Close())
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	return db.reader.PingContext(ctx)
+}
+
+// Tx is a transaction. Its methods are the store's queries; they use the
+// transaction's context and its time, captured once when it began.
+type Tx struct {
+	db  *DB
+	tx  *sql.Tx
+	ctx context.Context
+	now time.Time
+}
+
+// Now returns the transaction's time.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// Update runs fn in a write transaction and commits it when fn returns nil;
+// otherwise it rolls back and returns fn's error. Write transactions are
+// serialized.
+func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+	return db.run(ctx, db.writer, false, fn)
+}
+
+// View runs fn in a read-only transaction.
+func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
+	return db.run(ctx, db.reader, true, fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx) error) error {
+	sqlTx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", classify(err))
+	}
+	tx := &Tx{db: db, tx: sqlTx, ctx: ctx, now: db.Now().UTC()}
+	if err := fn(tx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if readOnly {
+		return sqlTx.Rollback()
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", classify(err))
+	}
+	return nil
+}
+
+// classify maps SQLite errors onto the store's errors where callers act on
+// them.
+func classify(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		if se.Code == sqlite3.ErrConstraint && strings.Contains(se.Error(), "does not continue its stream") {
+			return fmt.Errorf("%w: %v", ErrConflict, err)
+		}
+		if se.Code == sqlite3.ErrConstraint && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+			return fmt.Errorf("%w: %v", ErrConflict, err)
+		}
+	}
+	return err
+}
+
+func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
+	r, err := tx.tx.ExecContext(tx.ctx, query, args...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return r, nil
+}
+
+func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(tx.ctx, query, args...)
+}
+
+func (tx *Tx) queryRow(query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(tx.ctx, query, args...)
+}
+
+// timeLayout is how times are stored: UTC, fixed width, sortable as text.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// ts formats a time for storage.
+func ts(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// nullTS formats a time for a nullable column: NULL for the zero time.
+func nullTS(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ts(t)
+}
+
+// parseTS reads a stored time; NULL and "" are the zero time.
+func parseTS(s sql.NullString) (time.Time, error) {
+	if !s.Valid || s.String == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(timeLayout, s.String)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: bad stored time %q: %w", s.String, err)
+	}
+	return t, nil
+}
+
+// mustTS is parseTS for NOT NULL columns.
+func mustTS(s string) (time.Time, error) {
+	return parseTS(sql.NullString{String: s, Valid: true})
+}

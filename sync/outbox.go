@@ -1,0 +1,132 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/loyaltyd/loyaltyd/connectors"
+	"github.com/loyaltyd/loyaltyd/store"
+)
+
+func (p OutboxPolicy) withDefaults() OutboxPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 8
+	}
+	if p.BaseDelay <= 0 {
+		p.BaseDelay = 10 * time.Second
+	}
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = time.Hour
+	}
+	if p.Batch <= 0 {
+		p.Batch = 100
+	}
+	return p
+}
+
+// DeliverOutbox delivers the store's due write-backs through its
+// connector, each item at least once. A failed item is retried later with
+// exponential backoff and jitter; after the retry budget, or at once when
+// the platform refuses it for good, it goes to the dead-letter state.
+func (e *Engine) DeliverOutbox(ctx context.Context, st *Store, r *Report) error {
+	pol := e.Outbox.withDefaults()
+	log := e.storeLog(st)
+	for {
+		var items []store.OutboxItem
+		if err := e.DB.View(ctx, func(tx *store.Tx) error {
+			var err error
+			items, err = tx.DueOutbox(st.ID, e.now(), pol.Batch)
+			return err
+		}); err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			return nil
+		}
+		progress := false
+		for _, it := range items {
+			result, err := e.deliver(ctx, st, it)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			err2 := e.DB.Update(ctx, func(tx *store.Tx) error {
+				if err == nil {
+					return tx.OutboxDelivered(it.ID, result)
+				}
+				dead := permanent(err) || it.Attempts+1 >= pol.MaxAttempts
+				return tx.OutboxFailed(it.ID, err.Error(), e.now().Add(e.backoff(pol, it.Attempts, err)), dead)
+			})
+			if err2 != nil {
+				return err2
+			}
+			ilog := log.WithFields(logrus.Fields{fieldOutboxID: it.ID, "kind": it.Kind, "attempt": it.Attempts + 1})
+			switch {
+			case err == nil:
+				r.Delivered++
+				progress = true
+			case permanent(err) || it.Attempts+1 >= pol.MaxAttempts:
+				r.Dead++
+				ilog.WithError(err).Error("write-back dead: it needs a look, then a retry by hand")
+			default:
+				r.DeliveryFailures++
+				ilog.WithError(err).Warn("write-back failed, will retry")
+			}
+		}
+		if !progress {
+			// Everything due failed: the rest waits for its next attempt.
+			return nil
+		}
+	}
+}
+
+// permanent reports whether retrying cannot help.
+func permanent(err error) bool {
+	return errors.Is(err, connectors.ErrRejected) || errors.Is(err, connectors.ErrNotFound) ||
+		errors.Is(err, connectors.ErrUnsupported)
+}
+
+// backoff is the delay before the next attempt: the platform's Retry-After
+// when it gave one, otherwise exponential from BaseDelay with full jitter
+// over its upper half.
+func (e *Engine) backoff(pol OutboxPolicy, attempts int, err error) time.Duration {
+	var rl *connectors.RateLimitError
+	if errors.As(err, &rl) && rl.RetryAfter > 0 {
+		return rl.RetryAfter
+	}
+	d := pol.BaseDelay << min(attempts, 30)
+	if d <= 0 || d > pol.MaxDelay {
+		d = pol.MaxDelay
+	}
+	rnd := e.Rand
+	if rnd == nil {
+		rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	half := int64(d / 2)
+	return time.Duration(half + rnd.Int64N(half+1))
+}
+
+// deliver performs one outbox item through the connector.
+func (e *Engine) deliver(ctx context.Context, st *Store, it store.OutboxItem) (string, error) {
+	switch it.Kind {
+	case OutboxAddTags, OutboxRemoveTags:
+		tw, ok := st.Conn.(connectors.TagWriter)
+		if !ok {
+			return "", fmt.Errorf("%s cannot hold customer tags: %w", st.Platform, connectors.ErrUnsupported)
+		}
+		var p tagsPayload
+		if err := json.Unmarshal(it.Payload, &p); err != nil {
+			return "", fmt.Errorf("outbox %d: bad payload: %v: %w", it.ID, err, connectors.ErrRejected)
+		}
+		if it.Kind == OutboxAddTags {
+			return "", tw.AddTags(ctx, it.CustomerID, p.Tags)
+		}
+		return "", tw.RemoveTags(ctx, it.CustomerID, p.Tags)
+	}
+	return "", fmt.Errorf("outbox %d: unknown kind %q: %w", it.ID, it.Kind, connectors.ErrUnsupported)
+}
