@@ -2,6 +2,7 @@ package loyalty
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -84,7 +85,7 @@ func Entitle(o *commerce.Order, snap Snapshot, programCurrency string) Entitleme
 		return ent
 	}
 	exp, _ := commerce.Exponent(o.Currency)
-	ent.Earn = int64(mulFloor(uint64(elig.Amount.Minor), pow10(exp), snap.PointsPerUnit))
+	ent.Earn = int64(min(mulFloor(uint64(elig.Amount.Minor), pow10(exp), snap.PointsPerUnit), math.MaxInt64))
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: ", label)
 	if !elig.Refunded.IsZero() {
