@@ -29,9 +29,13 @@ type Customer struct {
 	Raw []byte `json:"-"`
 }
 
-// Name returns "First Last", trimmed.
+// Name returns "First Last", each name trimmed, either one omitted when empty.
 func (c *Customer) Name() string {
-	return strings.TrimSpace(c.FirstName + " " + c.LastName)
+	first, last := strings.TrimSpace(c.FirstName), strings.TrimSpace(c.LastName)
+	if first == "" || last == "" {
+		return first + last
+	}
+	return first + " " + last
 }
 
 // HasTag reports whether the customer carries tag, compared without regard
@@ -55,7 +59,9 @@ func FoldEmail(email string) string {
 	if !ok {
 		return e
 	}
-	if i := strings.IndexByte(local, '+'); i >= 0 {
+	// A local part that starts with "+" is all tag or none: dropping it
+	// would fold everyone at the domain into "@domain".
+	if i := strings.IndexByte(local, '+'); i > 0 {
 		local = local[:i]
 	}
 	return local + "@" + domain

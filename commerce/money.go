@@ -1,10 +1,14 @@
 package commerce
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/big"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -94,14 +98,29 @@ func parseMinor(s string, exp int) (int64, error) {
 	if digits == "" {
 		return 0, nil
 	}
-	v, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil {
+	// Parse the magnitude unsigned: math.MinInt64 has no positive int64
+	// counterpart, yet it is a valid amount (and Decimal writes it).
+	u, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || u > math.MaxInt64 && !(neg && u == 1<<63) {
 		return 0, errors.New("amount out of range")
 	}
-	if neg {
-		v = -v
+	return signed(u, neg), nil
+}
+
+// magnitude returns |v|, exact for math.MinInt64.
+func magnitude(v int64) uint64 {
+	if v < 0 {
+		return uint64(-(v + 1)) + 1
 	}
-	return v, nil
+	return uint64(v)
+}
+
+// signed returns u, or −u when neg, for u ≤ 2⁶³ (2⁶³ only when neg).
+func signed(u uint64, neg bool) int64 {
+	if neg {
+		return int64(-u) // two's complement: −2⁶³ stays math.MinInt64
+	}
+	return int64(u)
 }
 
 // Exponent returns the number of minor-unit digits of m's currency, or 2
@@ -120,15 +139,11 @@ func (m Money) Decimal() string {
 }
 
 func formatMinor(minor int64, exp int) string {
-	var u uint64
 	sign := ""
 	if minor < 0 {
 		sign = "-"
-		u = uint64(-(minor + 1)) + 1 // safe for math.MinInt64
-	} else {
-		u = uint64(minor)
 	}
-	digits := strconv.FormatUint(u, 10)
+	digits := strconv.FormatUint(magnitude(minor), 10)
 	if exp == 0 {
 		return sign + digits
 	}
@@ -219,51 +234,72 @@ func (m Money) Allocate(weights []int64) []Money {
 		return nil
 	}
 	parts := make([]Money, len(weights))
-	var sum uint64
+	for i := range parts {
+		parts[i].Currency = m.Currency
+	}
+	// The positive weights can sum past 64 bits (three weights near
+	// math.MaxInt64), so the sum is kept in 128: sumHi, sumLo.
+	var sumHi, sumLo uint64
 	for _, w := range weights {
 		if w > 0 {
-			sum += uint64(w)
+			var carry uint64
+			sumLo, carry = bits.Add64(sumLo, uint64(w), 0)
+			sumHi += carry
 		}
 	}
-	neg := m.Minor < 0
-	total := uint64(m.Minor)
-	if neg {
-		total = uint64(-(m.Minor + 1)) + 1
-	}
-	if sum == 0 {
-		parts[0] = m
-		for i := 1; i < len(parts); i++ {
-			parts[i] = Money{Currency: m.Currency}
-		}
+	if sumHi == 0 && sumLo == 0 {
+		parts[0].Minor = m.Minor
 		return parts
 	}
-	rems := make([]uint64, len(weights))
+	// Share out |m| by floor(|m|·w/sum), remembering each remainder (out
+	// of sum, 128 bits wide), then hand the units left over, fewer than
+	// the number of weights, to the largest remainders.
+	total := magnitude(m.Minor)
+	type share struct {
+		i            int
+		remHi, remLo uint64
+	}
+	shares := make([]share, 0, len(weights))
+	quots := make([]uint64, len(weights))
 	var given uint64
+	var bigSum *big.Int
 	for i, w := range weights {
 		if w <= 0 {
 			continue
 		}
+		s := share{i: i}
 		hi, lo := bits.Mul64(total, uint64(w))
-		q, r := bits.Div64(hi, lo, sum)
-		parts[i].Minor = int64(q)
-		rems[i] = r
-		given += q
-	}
-	for left := total - given; left > 0; left-- {
-		best := -1
-		for i, r := range rems {
-			if weights[i] > 0 && (best < 0 || r > rems[best]) {
-				best = i
+		if sumHi == 0 {
+			// hi < sumLo because the quotient is at most total.
+			quots[i], s.remLo = bits.Div64(hi, lo, sumLo)
+		} else {
+			if bigSum == nil {
+				bigSum = new(big.Int).Lsh(new(big.Int).SetUint64(sumHi), 64)
+				bigSum.Or(bigSum, new(big.Int).SetUint64(sumLo))
 			}
+			num := new(big.Int).Lsh(new(big.Int).SetUint64(hi), 64)
+			num.Or(num, new(big.Int).SetUint64(lo))
+			q, r := num.QuoRem(num, bigSum, new(big.Int))
+			quots[i] = q.Uint64()
+			s.remLo = r.Uint64()
+			s.remHi = r.Rsh(r, 64).Uint64()
 		}
-		parts[best].Minor++
-		rems[best] = 0
+		given += quots[i]
+		shares = append(shares, s)
 	}
-	for i := range parts {
-		parts[i].Currency = m.Currency
-		if neg {
-			parts[i].Minor = -parts[i].Minor
+	slices.SortStableFunc(shares, func(a, b share) int {
+		// Larger remainders first; the stable sort keeps ties in order.
+		if c := cmp.Compare(b.remHi, a.remHi); c != 0 {
+			return c
 		}
+		return cmp.Compare(b.remLo, a.remLo)
+	})
+	for _, s := range shares[:total-given] {
+		quots[s.i]++
+	}
+	neg := m.Minor < 0
+	for i, q := range quots {
+		parts[i].Minor = signed(q, neg)
 	}
 	return parts
 }

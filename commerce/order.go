@@ -112,14 +112,22 @@ func (o *Order) ProcessedTime() time.Time {
 func (o *Order) Cancelled() bool { return !o.CancelledAt.IsZero() }
 
 // Validate checks what every consumer of an order relies on: an id, a known
-// currency that every amount shares, a known state, an update time, and
-// non-negative quantities. The error names the field at fault.
+// currency in its canonical upper-case form that every amount shares, a
+// known state, an update time, and non-negative quantities. The error names
+// the field at fault.
 func (o *Order) Validate() error {
 	if o.ID == "" {
 		return errors.New("order: id: required")
 	}
-	if _, err := NormalizeCurrency(o.Currency); err != nil {
+	cur, err := NormalizeCurrency(o.Currency)
+	if err != nil {
 		return fmt.Errorf("order %s: currency: %w", o.ID, err)
+	}
+	if cur != o.Currency {
+		// Money compares codes exactly and looks exponents up by the
+		// canonical code: "usd" amounts would not add to "USD" ones, and
+		// "jpy" would format with two decimals.
+		return fmt.Errorf("order %s: currency: %q is not the canonical code %s", o.ID, o.Currency, cur)
 	}
 	if !o.State.Valid() {
 		return fmt.Errorf("order %s: state: unknown financial state %q", o.ID, o.State)
@@ -152,11 +160,22 @@ func (o *Order) Validate() error {
 			return err
 		}
 	}
+	for i, c := range o.Codes {
+		if err := check(fmt.Sprintf("codes[%d].amount", i), c.Amount); err != nil {
+			return err
+		}
+	}
 	for i, r := range o.Refunds {
 		if err := check(fmt.Sprintf("refunds[%d].amount", i), r.Amount); err != nil {
 			return err
 		}
+		if err := check(fmt.Sprintf("refunds[%d].shipping", i), r.Shipping); err != nil {
+			return err
+		}
 		for j, rl := range r.Lines {
+			if rl.Quantity < 0 {
+				return fmt.Errorf("order %s: refunds[%d].lines[%d].quantity: negative", o.ID, i, j)
+			}
 			if err := check(fmt.Sprintf("refunds[%d].lines[%d].amount", i, j), rl.Amount); err != nil {
 				return err
 			}
