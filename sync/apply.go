@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -206,4 +207,22 @@ func (e *Engine) entitle(tx *store.Tx, st *Store, o *store.StoredOrder, stream s
 		r.PointsDebited -= entry.Points
 	}
 	return nil
+}
+
+// Apply stores customers and orders that arrived outside a pass (a
+// webhook, an import) through the same path as polled pages, in one
+// transaction, without moving the cursor: a later poll that reads the same
+// records changes nothing.
+func (e *Engine) Apply(ctx context.Context, st *Store, customers []commerce.Customer, orders []commerce.Order) (Report, error) {
+	r := Report{Store: st.ID}
+	err := e.DB.Update(ctx, func(tx *store.Tx) error {
+		r = Report{Store: st.ID}
+		for i := range customers {
+			if err := e.applyCustomer(tx, st, &customers[i], &r); err != nil {
+				return err
+			}
+		}
+		return e.applyOrders(tx, st, orders, &r)
+	})
+	return r, err
 }

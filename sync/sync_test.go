@@ -1,0 +1,399 @@
+package sync_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	stdsync "sync"
+	"testing"
+	"time"
+
+	"github.com/loyaltyd/loyaltyd/commerce"
+	"github.com/loyaltyd/loyaltyd/connectors"
+	"github.com/loyaltyd/loyaltyd/connectors/memory"
+	"github.com/loyaltyd/loyaltyd/loyalty"
+	"github.com/loyaltyd/loyaltyd/store"
+	"github.com/loyaltyd/loyaltyd/sync"
+)
+
+// day returns noon of day n of the scenario (day 1 is 2026-03-01).
+func day(n int) time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).AddDate(0, 0, n-1) }
+
+type clock struct {
+	mu stdsync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+// harness is a store on the memory platform, synced into a fresh database.
+type harness struct {
+	t        *testing.T
+	clock    *clock
+	platform *memory.Platform
+	db       *store.DB
+	engine   *sync.Engine
+	st       *sync.Store
+}
+
+func newHarness(t *testing.T, p *loyalty.Program, pageSize int) *harness {
+	t.Helper()
+	h := &harness{t: t, clock: &clock{t: day(1)}}
+	h.platform = memory.NewPlatform(memory.PlatformOptions{Now: h.clock.Now, PageSize: pageSize})
+	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+	memory.Attach(name, h.platform)
+	t.Cleanup(func() { memory.Detach(name) })
+	conn, err := connectors.Open(context.Background(), "memory", connectors.Options{StoreID: name, Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.db, err = store.Open(context.Background(), filepath.Join(t.TempDir(), "loyaltyd.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.db.Now = h.clock.Now
+	t.Cleanup(func() { h.db.Close() })
+	if p == nil {
+		p = program("1", 14, 50)
+	}
+	h.st = &sync.Store{ID: "shop", Platform: "memory", Conn: conn, Overlap: 10 * time.Minute}
+	h.engine = h.newEngine(p)
+	if err := h.engine.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// newEngine returns an engine on the harness's database and store, as a
+// restarted process would build it.
+func (h *harness) newEngine(p *loyalty.Program) *sync.Engine {
+	return &sync.Engine{DB: h.db, Program: p, Stores: []*sync.Store{h.st}, Now: h.clock.Now,
+		Rand: rand.New(rand.NewPCG(1, 2)), SafetyLag: time.Second}
+}
+
+func program(ppu string, pendingDays int, bonus int64) *loyalty.Program {
+	p := &loyalty.Program{Currency: "USD", Earn: loyalty.Earn{PointsPerUnit: loyalty.MustDecimal(ppu), PendingDays: pendingDays, FirstOrderBonus: bonus}}
+	p.SetDefaults()
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func usd(s string) commerce.Money { return commerce.MustParseMoney(s, "USD") }
+
+func (h *harness) customer(id, email string, tags ...string) {
+	h.platform.PutCustomer(commerce.Customer{ID: id, Email: email, FirstName: strings.ToUpper(id[:1]) + id[1:],
+		Tags: tags, CreatedAt: day(1), UpdatedAt: day(1)})
+}
+
+// order places an order of lines ("60.00-6.00" is a 60.00 line with 6.00
+// off) for a customer, processed at a time.
+func (h *harness) order(id, customer string, at time.Time, state commerce.FinancialState, lines ...string) commerce.Order {
+	o := commerce.Order{ID: id, Number: "#" + id, CustomerID: customer, Currency: "USD", State: state,
+		CreatedAt: at, ProcessedAt: at, UpdatedAt: at, Shipping: usd("5.00")}
+	total := usd("5.00")
+	for i, l := range lines {
+		sub, disc, _ := strings.Cut(l, "-")
+		li := commerce.LineItem{ID: fmt.Sprintf("%s-%d", id, i+1), Quantity: 1, Subtotal: usd(sub)}
+		if disc != "" {
+			li.Discount = usd(disc)
+		}
+		o.Lines = append(o.Lines, li)
+		total = total.Add(li.Net())
+	}
+	o.Total = total
+	h.platform.PutOrder(o)
+	return o
+}
+
+// pass runs one sync pass at the harness's time and checks that the
+// ledger agrees with a rebuild from the stored orders.
+func (h *harness) pass() sync.Report {
+	h.t.Helper()
+	reports, err := h.engine.SyncOnce(context.Background())
+	if err != nil {
+		h.t.Fatalf("sync: %v", err)
+	}
+	h.checkRebuild()
+	return reports[0]
+}
+
+func (h *harness) checkRebuild() {
+	h.t.Helper()
+	diffs, err := h.engine.Check(context.Background())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, d := range diffs {
+		h.t.Errorf("rebuild disagrees: %s", d)
+	}
+}
+
+// ledger returns a customer's entries as "kind points order" lines.
+func (h *harness) ledger(customer string) []string {
+	h.t.Helper()
+	var out []string
+	h.db.View(context.Background(), func(tx *store.Tx) error {
+		es, err := tx.Ledger("shop", customer)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for _, e := range es {
+			out = append(out, fmt.Sprintf("%s %+d %s", e.Kind, e.Points, e.OrderID))
+		}
+		return nil
+	})
+	return out
+}
+
+func (h *harness) balance(customer string) loyalty.Balance {
+	h.t.Helper()
+	v, err := h.engine.Customer(context.Background(), "shop", customer, "")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return v.Points
+}
+
+func (h *harness) wantLedger(customer string, want ...string) {
+	h.t.Helper()
+	got := h.ledger(customer)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		h.t.Errorf("ledger of %s:\n  got  %q\n  want %q", customer, got, want)
+	}
+}
+
+func (h *harness) wantBalance(customer string, want loyalty.Balance) {
+	h.t.Helper()
+	if got := h.balance(customer); got != want {
+		h.t.Errorf("balance of %s on %s: %+v, want %+v", customer, h.clock.Now().Format("Jan 2"), got, want)
+	}
+}
+
+// TestEndToEnd walks a small store through orders, a second pass, a
+// duplicate delivery, a partial refund, a late payment and a cancellation,
+// with the exact ledger after each step.
+func TestEndToEnd(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, 2)
+	h.customer("ann", "ann@example.com")
+	h.customer("ben", "ben@example.com")
+	h.customer("cat", "cat@example.com")
+	o1001 := h.order("1001", "ann", day(1), commerce.StatePaid, "60.00-6.00", "30.50")
+	h.order("1002", "ben", day(2), commerce.StatePaid, "30.00")
+	h.order("1003", "ann", day(3), commerce.StatePending, "20.00")
+	test := h.order("1004", "ben", day(3), commerce.StatePaid, "99.00")
+	test.Test, test.UpdatedAt = true, day(3).Add(time.Minute)
+	h.platform.PutOrder(test)
+
+	h.clock.Set(day(5))
+	r := h.pass()
+	if r.OrdersRead != 4 || r.CustomersRead != 3 || r.Enrolled != 3 {
+		t.Errorf("first pass read %d orders, %d customers, enrolled %d; want 4, 3, 3", r.OrdersRead, r.CustomersRead, r.Enrolled)
+	}
+	// 84.50 of merchandise earns 84 points, plus the first-order bonus;
+	// the unpaid order and the test order earn nothing.
+	h.wantLedger("ann", "earn +84 1001", "bonus +50 1001")
+	h.wantLedger("ben", "earn +30 1002", "bonus +50 1002")
+	h.wantLedger("cat")
+	h.wantBalance("ann", loyalty.Balance{Pending: 134, LifetimeEarned: 134})
+
+	// A second pass over the same data changes nothing.
+	if r := h.pass(); r.Entries != 0 || r.OrdersChanged != 0 {
+		t.Errorf("second pass: %d entries, %d orders changed; want none", r.Entries, r.OrdersChanged)
+	}
+	// The same order delivered twice more (a webhook, a retry) changes nothing.
+	for range 2 {
+		r, err := h.engine.Apply(context.Background(), h.st, nil, []commerce.Order{o1001})
+		if err != nil || r.Entries != 0 {
+			t.Fatalf("duplicate delivery: %d entries, %v; want none", r.Entries, err)
+		}
+	}
+
+	// Day 6: the 30.50 line of #1001 comes back, and #1003 is paid.
+	h.clock.Set(day(6))
+	if err := h.platform.Refund("1001", commerce.Refund{ID: "r1", CreatedAt: day(6), Amount: usd("30.50"),
+		Lines: []commerce.RefundLine{{LineID: "1001-2", Quantity: 1, Amount: usd("30.50")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.platform.MarkPaid("1003"); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Set(day(6).Add(time.Minute))
+	h.pass()
+	h.wantLedger("ann", "earn +84 1001", "bonus +50 1001", "adjust_refund -30 1001", "earn +20 1003")
+	// The refund came inside #1001's pending period: it takes back pending points.
+	h.wantBalance("ann", loyalty.Balance{Pending: 124, LifetimeEarned: 124})
+
+	// Day 20: everything is past its 14 pending days.
+	h.clock.Set(day(20))
+	h.pass()
+	h.wantBalance("ann", loyalty.Balance{Available: 124, LifetimeEarned: 124})
+
+	// Day 21: #1002 is cancelled after its points became available.
+	if err := h.platform.Cancel("1002"); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Set(day(21))
+	h.pass()
+	h.wantLedger("ben", "earn +30 1002", "bonus +50 1002", "adjust_cancel -30 1002", "adjust_cancel -50 1002")
+	h.wantBalance("ben", loyalty.Balance{})
+
+	// Every member got the member tag on the platform, once.
+	for _, c := range []string{"ann", "ben", "cat"} {
+		if tags := h.platform.Tags(c); len(tags) != 1 || tags[0] != "loyalty-member" {
+			t.Errorf("tags of %s = %v, want [loyalty-member]", c, tags)
+		}
+	}
+}
+
+// TestOlderVersionNeverReplacesNewer delivers a refunded order, then the
+// paid version of it late: the stored order and the ledger stay refunded.
+func TestOlderVersionNeverReplacesNewer(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, 0)
+	h.customer("ann", "ann@example.com")
+	paid := h.order("1", "ann", day(1), commerce.StatePaid, "50.00")
+	refunded := paid
+	refunded.State = commerce.StateRefunded
+	refunded.UpdatedAt = day(2)
+	refunded.Refunds = []commerce.Refund{{ID: "r", CreatedAt: day(2), Amount: usd("55.00")}}
+	ctx := context.Background()
+	for _, o := range []commerce.Order{paid, refunded, paid} {
+		if _, err := h.engine.Apply(ctx, h.st, nil, []commerce.Order{o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.wantLedger("ann", "earn +50 1", "bonus +50 1", "adjust_refund -50 1", "adjust_refund -50 1")
+	h.checkRebuild()
+}
+
+// TestInterruptedPassResumes cuts a pass short after one page, restarts
+// the engine, and finishes: every order is credited exactly once.
+func TestInterruptedPassResumes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, program("1", 0, 0), 2)
+	h.customer("ann", "ann@example.com")
+	for i := range 7 {
+		h.order(fmt.Sprint(100+i), "ann", day(1).Add(time.Duration(i)*time.Hour), commerce.StatePaid, "10.00")
+	}
+	h.clock.Set(day(2))
+	h.engine.PageLimit = 1
+	if _, err := h.engine.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.ledger("ann")); n != 2 {
+		t.Fatalf("after one page: %d entries, want 2", n)
+	}
+	// A new order arrives while the pass is interrupted.
+	h.order("200", "ann", day(2).Add(-time.Hour), commerce.StatePaid, "10.00")
+	h.engine = h.newEngine(h.engine.Program)
+	h.clock.Set(day(3))
+	h.pass()
+	h.pass()
+	if got := h.balance("ann"); got.Available != 80 {
+		t.Errorf("available = %d, want 80 (8 orders × 10)", got.Available)
+	}
+	if n := len(h.ledger("ann")); n != 8 {
+		t.Errorf("%d entries, want 8", n)
+	}
+}
+
+// TestOverlapCatchesLateVisibleUpdates: an order whose update time is
+// before the last pass's high-water mark (written on the platform late)
+// is caught by the next pass's overlap.
+func TestOverlapCatchesLateVisibleUpdates(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, program("1", 0, 0), 0)
+	h.customer("ann", "ann@example.com")
+	h.order("1", "ann", day(1), commerce.StatePaid, "10.00")
+	h.clock.Set(day(1).Add(time.Hour))
+	h.pass()
+	// Committed on the platform at 11:55 (five minutes before the order
+	// that set the high-water mark), visible only now.
+	h.order("2", "ann", day(1).Add(-5*time.Minute), commerce.StatePaid, "20.00")
+	h.clock.Set(day(1).Add(2 * time.Hour))
+	h.pass()
+	h.wantLedger("ann", "earn +10 1", "earn +20 2")
+}
+
+func TestOutboxRetriesThenDeadLetters(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, 0)
+	h.customer("ann", "ann@example.com")
+	h.platform.FailNext(memory.OpAddTags, 1, memory.ErrInjected)
+	h.clock.Set(day(2))
+	if r := h.pass(); r.DeliveryFailures != 1 || r.Delivered != 0 {
+		t.Fatalf("first pass: %d failures, %d delivered; want 1, 0", r.DeliveryFailures, r.Delivered)
+	}
+	if tags := h.platform.Tags("ann"); len(tags) != 0 {
+		t.Fatalf("tags after a failed delivery: %v", tags)
+	}
+	// Not due yet: the retry waits for its backoff.
+	if r := h.pass(); r.Delivered != 0 {
+		t.Errorf("retried before its backoff")
+	}
+	h.clock.Set(day(2).Add(time.Hour))
+	if r := h.pass(); r.Delivered != 1 {
+		t.Errorf("after the backoff: %d delivered, want 1", r.Delivered)
+	}
+
+	// A refusal is final at once: the item goes to the dead letters.
+	h.customer("ben", "ben@example.com")
+	h.platform.FailNext(memory.OpAddTags, 1, fmt.Errorf("customer locked: %w", connectors.ErrRejected))
+	h.clock.Set(day(3))
+	if r := h.pass(); r.Dead != 1 {
+		t.Errorf("refused item: %d dead, want 1", r.Dead)
+	}
+	var dead []store.OutboxItem
+	h.db.View(context.Background(), func(tx *store.Tx) (err error) {
+		dead, err = tx.OutboxItems("shop", store.OutboxDead, 10)
+		return err
+	})
+	if len(dead) != 1 || dead[0].CustomerID != "ben" || !strings.Contains(dead[0].LastError, "customer locked") {
+		t.Errorf("dead letters = %+v", dead)
+	}
+}
+
+func TestInviteEnrollment(t *testing.T) {
+	t.Parallel()
+	p := program("1", 0, 0)
+	p.Enrollment, p.InviteTag = loyalty.EnrollInvite, "pilot"
+	h := newHarness(t, p, 0)
+	h.customer("ann", "ann@example.com", "pilot")
+	h.customer("ben", "ben@example.com")
+	h.order("1", "ann", day(1), commerce.StatePaid, "10.00")
+	h.order("2", "ben", day(1), commerce.StatePaid, "10.00")
+	h.clock.Set(day(2))
+	h.pass()
+	h.wantLedger("ann", "earn +10 1")
+	h.wantLedger("ben")
+	if tags := h.platform.Tags("ben"); len(tags) != 0 {
+		t.Errorf("an uninvited customer was tagged: %v", tags)
+	}
+}
+
+func TestCustomerLookup(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, 0)
+	h.customer("ann", "Ann+shop@Example.com")
+	h.customer("ann2", "ann@example.com")
+	h.customer("ben", "ben@example.com")
+	h.clock.Set(day(2))
+	h.pass()
+	ctx := context.Background()
+	if v, err := h.engine.Customer(ctx, "shop", "", "BEN@example.com"); err != nil || v.CustomerID != "ben" {
+		t.Errorf("by e-mail: %+v, %v", v, err)
+	}
+	if _, err := h.engine.Customer(ctx, "shop", "", "ann@example.com"); !errors.Is(err, sync.ErrAmbiguous) {
+		t.Errorf("ambiguous e-mail: %v, want ErrAmbiguous", err)
+	}
+	if _, err := h.engine.Customer(ctx, "shop", "", "nobody@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown e-mail: %v, want ErrNotFound", err)
+	}
+}
