@@ -58,11 +58,23 @@ func TestEligible(t *testing.T) {
 			o.Refunds = []commerce.Refund{{ID: "r", Amount: usd("50.00")}}
 			return o
 		}, "0.00", ""},
-		{"unpaid", func() commerce.Order { o := paidOrder(line("a", "10.00", "")); o.State = commerce.StatePending; return o }, "0.00", "not paid yet"},
+		{"unpaid", func() commerce.Order {
+			o := paidOrder(line("a", "10.00", ""))
+			o.State = commerce.StatePending
+			return o
+		}, "0.00", "not paid yet"},
 		{"cancelled", func() commerce.Order { o := paidOrder(line("a", "10.00", "")); o.CancelledAt = day0; return o }, "0.00", "cancelled"},
-		{"voided", func() commerce.Order { o := paidOrder(line("a", "10.00", "")); o.State = commerce.StateVoided; return o }, "0.00", "voided"},
+		{"voided", func() commerce.Order {
+			o := paidOrder(line("a", "10.00", ""))
+			o.State = commerce.StateVoided
+			return o
+		}, "0.00", "voided"},
 		{"test order", func() commerce.Order { o := paidOrder(line("a", "10.00", "")); o.Test = true; return o }, "0.00", "test order"},
-		{"refunded in full", func() commerce.Order { o := paidOrder(line("a", "10.00", "")); o.State = commerce.StateRefunded; return o }, "0.00", "refunded in full"},
+		{"refunded in full", func() commerce.Order {
+			o := paidOrder(line("a", "10.00", ""))
+			o.State = commerce.StateRefunded
+			return o
+		}, "0.00", "refunded in full"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -138,7 +138,8 @@ type Report struct {
 	Dead             int
 }
 
-func (r *Report) add(o Report) {
+// Add adds the counts of o to r.
+func (r *Report) Add(o Report) {
 	r.CustomersRead += o.CustomersRead
 	r.CustomersChanged += o.CustomersChanged
 	r.OrdersRead += o.OrdersRead

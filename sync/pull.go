@@ -116,7 +116,7 @@ func pull[T any](ctx context.Context, e *Engine, st *Store, r *Report, res resou
 		if err != nil {
 			return err
 		}
-		r.add(pr)
+		r.Add(pr)
 		saved = next
 		if pages > 0 && pages%20 == 0 {
 			log.WithFields(logrus.Fields{"pages": pages, "high_water": saved.HighWater.Format(time.RFC3339)}).Info("sync progress")

@@ -114,7 +114,7 @@ func (e *Engine) Rebuild(ctx context.Context) (Report, error) {
 			if err != nil {
 				return total, err
 			}
-			total.add(r)
+			total.Add(r)
 		}
 	}
 	return total, nil

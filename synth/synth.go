@@ -278,3 +278,19 @@ func Generate(o Options) (Store, error) {
 	}
 	return st, nil
 }
+
+// History returns the successive versions of a generated order as the
+// platform showed them: an order later refunded or cancelled was first
+// paid, and changed when the refund or cancellation came. The last version
+// is the order itself.
+func History(o commerce.Order) []commerce.Order {
+	if len(o.Refunds) == 0 && o.CancelledAt.IsZero() {
+		return []commerce.Order{o}
+	}
+	first := o
+	first.State = commerce.StatePaid
+	first.Refunds = nil
+	first.CancelledAt = time.Time{}
+	first.UpdatedAt = o.ProcessedTime()
+	return []commerce.Order{first, o}
+}

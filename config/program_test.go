@@ -1,0 +1,121 @@
+package config_test
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/loyaltyd/loyaltyd/config"
+	"github.com/loyaltyd/loyaltyd/loyalty"
+)
+
+func TestLoadProgram(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file string
+		want loyalty.Program
+	}{
+		{
+			file: "program.yaml", // a bare program block
+			want: loyalty.Program{Currency: "USD", Enrollment: "open",
+				Earn: loyalty.Earn{PointsPerUnit: loyalty.DecimalFromInt(2), PendingDays: 30},
+				Tags: loyalty.Tags{Prefix: "loyalty-"}},
+		},
+		{
+			file: "candidate.yaml", // a whole configuration; its store's variable is unset
+			want: loyalty.Program{Currency: "USD", Enrollment: "invite", InviteTag: "pilot",
+				Earn: loyalty.Earn{PointsPerUnit: loyalty.DecimalFromInt(3)},
+				Tags: loyalty.Tags{Prefix: "loyalty-"}},
+		},
+		{
+			file: "full.yaml", // the program of a complete configuration
+			want: loyalty.Program{Currency: "EUR", Enrollment: "invite", InviteTag: "vip",
+				Earn: loyalty.Earn{PointsPerUnit: loyalty.MustDecimal("1.5"), PendingDays: 14, FirstOrderBonus: 100},
+				Tags: loyalty.Tags{Prefix: "club-"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			p, err := config.LoadProgram(filepath.Join("testdata", tt.file), options(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(*p, tt.want) {
+				t.Errorf("LoadProgram = %+v, want %+v", *p, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadProgramErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	bad := filepath.Join("testdata", "program-bad.yaml")
+	tests := []struct {
+		name, path string
+		want       []string
+	}{
+		{
+			name: "bare block: paths as in the file",
+			path: bad,
+			want: []string{
+				bad + `:2: invite_tag: required when enrollment is "invite"`,
+				bad + ":5: earn.points_per_unit: must be greater than 0, got -2",
+				bad + ":6: earn.pending_dayz: unknown key (known: first_order_bonus, pending_days, points_per_unit)",
+			},
+		},
+		{
+			name: "whole configuration: program paths and a misspelt top-level key",
+			path: write("whole.yaml", "lisen: x\nstores: [{id: a, token: '${UNSET}'}]\nprogram:\n  currency: usd\n  earn: {points_per_unit: 0}\n"),
+			want: []string{
+				filepath.Join(dir, "whole.yaml") + ":1: lisen: unknown key (known: admin_token, database, listen, log, program, stores)",
+				filepath.Join(dir, "whole.yaml") + ":5: program.earn.points_per_unit: must not be 0 (leave the key out for the default, 1)",
+			},
+		},
+		{
+			name: "whole configuration with a program that is not a mapping",
+			path: write("list.yaml", "program: [currency, USD]\n"),
+			want: []string{filepath.Join(dir, "list.yaml") + ":1: program: expected a mapping, got a list"},
+		},
+		{
+			name: "empty file",
+			path: write("empty.yaml", "\n"),
+			want: []string{filepath.Join(dir, "empty.yaml") + ": the file is empty: expected a program block (currency:, earn:, …) or a whole configuration with a program: key"},
+		},
+		{
+			name: "environment in the program",
+			path: write("env.yaml", "currency: ${NO_SUCH_CURRENCY}\n"),
+			want: []string{filepath.Join(dir, "env.yaml") + ":1: currency: environment variable NO_SUCH_CURRENCY is not set (set it, or give a default: ${NO_SUCH_CURRENCY:-default})"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := config.LoadProgram(tt.path, options(nil))
+			if err == nil {
+				t.Fatalf("LoadProgram = %+v, want errors", p)
+			}
+			if got, want := err.Error(), strings.Join(tt.want, "\n"); got != want {
+				t.Errorf("LoadProgram errors:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+
+	missing := filepath.Join(dir, "candidate.yaml")
+	_, err := config.LoadProgram(missing, options(nil))
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("LoadProgram of a missing file: error = %v, want fs.ErrNotExist naming %s", err, missing)
+	}
+}

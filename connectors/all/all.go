@@ -1,0 +1,7 @@
+// Package all registers every connector that ships with loyaltyd. Only the
+// binary imports it; adding a platform adds one line here.
+package all
+
+import (
+	_ "github.com/loyaltyd/loyaltyd/connectors/memory" // register memory
+)
