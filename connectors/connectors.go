@@ -54,18 +54,25 @@ type Page[T any] struct {
 	Done bool
 }
 
-// Connector reads a store's orders and customers. Implementations must be
-// safe for use by one goroutine at a time per method pair; sync never calls
-// one connector concurrently.
+// Connector reads a store's orders and customers. Sync calls a connector
+// from one goroutine at a time; a connector that is also used by a webhook
+// handler or an outbox worker must be safe for concurrent use.
+//
+// Every method honours ctx: when it ends, the method returns an error
+// wrapping ctx.Err() promptly.
 type Connector interface {
-	// Orders returns the next page of orders updated in the cursor's window,
-	// every order of the window at least once across pages, in ascending
-	// (UpdatedAt, ID) order. A connector may return an order again (an
-	// overlap) but never skips one. It returns an error wrapping
-	// ErrUnauthorized when the platform refuses the credentials, a
-	// *RateLimitError when the platform asks to slow down and its own
-	// retries are exhausted, and ctx.Err() when ctx ends. On error nothing
-	// of the page is returned.
+	// Orders returns the next page of orders updated in the cursor's
+	// window. Across the pages of a window every order is returned at
+	// least once. Within a page, orders are in strictly ascending
+	// (UpdatedAt, ID) order; across pages UpdatedAt never goes back, and a
+	// page may repeat only orders that share the previous page's last
+	// UpdatedAt (an overlap for platforms whose time filter is exclusive
+	// or coarse). IDs compare as strings. It returns an error wrapping
+	// ErrUnauthorized when the platform refuses the credentials,
+	// ErrBadCursor when it cannot continue from c.Token, a
+	// *RateLimitError when the platform asks to slow down and the
+	// connector's own retries are exhausted, and ctx.Err() when ctx ends.
+	// On error nothing of the page is returned.
 	Orders(ctx context.Context, c Cursor) (Page[commerce.Order], error)
 	// Customers is Orders for customers.
 	Customers(ctx context.Context, c Cursor) (Page[commerce.Customer], error)
@@ -75,21 +82,24 @@ type Connector interface {
 // customer's whole tag list.
 type TagWriter interface {
 	// AddTags adds tags to the customer and keeps its other tags; adding a
-	// tag the customer has is success. It returns an error wrapping
-	// ErrNotFound if the customer does not exist.
+	// tag the customer has (in any letter case) is success. It returns an
+	// error wrapping ErrNotFound if the customer does not exist, and
+	// ErrRejected when the platform refuses the tags for good.
 	AddTags(ctx context.Context, customerID string, tags []string) error
 	// RemoveTags removes tags from the customer and keeps its other tags;
-	// removing a tag the customer lacks is success. It returns an error
-	// wrapping ErrNotFound if the customer does not exist.
+	// tags compare without regard to case, and removing a tag the customer
+	// lacks is success. It returns an error wrapping ErrNotFound if the
+	// customer does not exist.
 	RemoveTags(ctx context.Context, customerID string, tags []string) error
 }
 
 // DiscountWriter creates discount codes.
 type DiscountWriter interface {
 	// EnsureDiscount makes sure the code exists on the platform: it looks
-	// the code up first and creates it only when absent, so calling it again
-	// after a crash or a timeout never creates a second code. It returns the
-	// platform's id of the code. It returns an error wrapping ErrRejected
+	// the code up first (codes compare without regard to case, as the
+	// platforms compare them) and creates it only when absent, so calling
+	// it again after a crash or a timeout never creates a second code. It
+	// returns the platform's id of the code. It returns an error wrapping ErrRejected
 	// when the platform refuses the code for a reason retrying cannot fix,
 	// and ErrNotFound when the customer does not exist.
 	EnsureDiscount(ctx context.Context, d commerce.DiscountCode) (id string, err error)

@@ -24,6 +24,11 @@ var (
 	ErrUnsupported = errors.New("not supported by the platform")
 	// ErrUnknownPlatform: no connector is registered under that name.
 	ErrUnknownPlatform = errors.New("unknown platform")
+	// ErrBadCursor: the cursor's Token was not issued by this connector or
+	// can no longer be continued (a format from an older version, an
+	// expired platform page token). The caller starts the window again
+	// from its Since with an empty Token.
+	ErrBadCursor = errors.New("cursor cannot be continued")
 )
 
 // RateLimitError says the platform asked loyaltyd to slow down and the

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -86,6 +87,14 @@ func pull[T any](ctx context.Context, e *Engine, st *Store, r *Report, res resou
 	}
 	for pages := 0; e.PageLimit == 0 || pages < e.PageLimit; pages++ {
 		page, err := res.read(ctx, cur)
+		if errors.Is(err, connectors.ErrBadCursor) && cur.Token != "" {
+			// The saved continuation no longer means anything to the
+			// connector (it was upgraded, a platform page token expired):
+			// read the window again from its start. Re-reading is free.
+			log.WithError(err).Warn("saved cursor cannot be continued: reading its window again from the start")
+			cur.Token = ""
+			page, err = res.read(ctx, cur)
+		}
 		if err != nil {
 			return err
 		}

@@ -397,3 +397,23 @@ func TestCustomerLookup(t *testing.T) {
 		t.Errorf("unknown e-mail: %v, want ErrNotFound", err)
 	}
 }
+
+// TestUnusableSavedCursorRestartsItsWindow: a saved continuation the
+// connector no longer understands (after an upgrade) does not stop the
+// store for ever: the window is read again from its start.
+func TestUnusableSavedCursorRestartsItsWindow(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, program("1", 0, 0), 0)
+	h.customer("ann", "ann@example.com")
+	h.order("1", "ann", day(1), commerce.StatePaid, "10.00")
+	h.clock.Set(day(2))
+	err := h.db.Update(context.Background(), func(tx *store.Tx) error {
+		return tx.SetCursor("shop", sync.ResourceOrders, store.Cursor{Since: day(1).Add(-time.Hour), Until: day(2),
+			Token: "from-an-older-version", PassStartedAt: day(2)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.pass()
+	h.wantLedger("ann", "earn +10 1")
+}

@@ -86,6 +86,7 @@ func streamTests[T any](s *suite, st stream[T]) []test {
 		{"CursorJSON", r.cursorJSON},
 		{"Window", r.window},
 		{"FarFuture", r.farFuture},
+		{"BadToken", r.badToken},
 		{"Empty", r.empty},
 		{"Cancelled", r.cancelled},
 		{"TransientFaults", r.transientFaults},
@@ -269,6 +270,24 @@ func (r reads[T]) farFuture(t *testing.T) {
 	}
 	if len(pg.Items) != 0 || !pg.Done {
 		t.Errorf("read from %+v: got %d %ss, Done=%t; want none, Done", cur, len(pg.Items), r.noun, pg.Done)
+	}
+}
+
+// badToken: a token the connector never issued is refused with
+// ErrBadCursor, so that sync can start the window again instead of being
+// stuck on a cursor for ever; the same window without the token reads.
+func (r reads[T]) badToken(t *testing.T) {
+	f, c := r.open(t)
+	r.seed(t, f, spread(r.pageSize+1))
+	for _, tok := range []string{"not-a-token", "%%%", "eyJ4IjoxfQ"} {
+		cur := connectors.Cursor{Since: base, Token: tok}
+		pg, err := r.read(t.Context(), c, cur)
+		if !errors.Is(err, connectors.ErrBadCursor) {
+			t.Errorf("read with token %q: %v, %d %ss; want an error wrapping ErrBadCursor", tok, err, len(pg.Items), r.noun)
+		}
+	}
+	if _, err := r.read(t.Context(), c, connectors.Cursor{Since: base}); err != nil {
+		t.Errorf("read without a token after bad ones: %v", err)
 	}
 }
 

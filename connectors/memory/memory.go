@@ -227,7 +227,7 @@ func decodeToken(op Op, s string) (*key, error) {
 		if len(shown) > 64 {
 			shown = shown[:64] + "…"
 		}
-		return fmt.Errorf("invalid cursor token %q: %s", shown, why)
+		return fmt.Errorf("invalid cursor token %q: %s: %w", shown, why, connectors.ErrBadCursor)
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {

@@ -39,6 +39,7 @@ var mutants = map[string][]string{
 	"never-done":           both("FullRead", "Empty", "FarFuture"),
 	"done-on-error":        both("Cancelled", "TransientFaults", "RateLimited", "Unauthorized"),
 	"connector-held-token": both("Resume", "CursorJSON"),
+	"bad-token-restarts":   both("BadToken"),
 	"raw-missing":          both("FullRead"),
 	"refund-state-as-paid": {"Orders/FullRead"},
 	"tags-dropped":         {"Customers/FullRead"},
@@ -217,6 +218,10 @@ func mutateRead[T any](m *mutant, ctx context.Context, cur connectors.Cursor,
 		}
 	}
 	pg, err := read(ctx, inner)
+	if m.bug == "bad-token-restarts" && errors.Is(err, connectors.ErrBadCursor) {
+		inner.Token = "" // silently start the window again
+		pg, err = read(ctx, inner)
+	}
 	pg.Next.Since, pg.Next.Until = cur.Since, cur.Until
 	for i := range pg.Items {
 		edit(&pg.Items[i])
