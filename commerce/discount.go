@@ -20,8 +20,9 @@ const (
 type DiscountCode struct {
 	// Code is what the customer types at checkout.
 	Code string `json:"code"`
-	// CustomerID restricts the code to one customer.
-	CustomerID string `json:"customer_id"`
+	// CustomerID restricts the code to one customer; empty for a Shared
+	// code.
+	CustomerID string `json:"customer_id,omitempty"`
 	// Email restricts the code to one e-mail, on platforms that restrict by
 	// e-mail (WooCommerce).
 	Email string `json:"email,omitempty"`
@@ -40,4 +41,11 @@ type DiscountCode struct {
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 	// Title names the code in the platform's admin ("Loyalty: $5 off").
 	Title string `json:"title,omitempty"`
+	// Shared marks a code anyone may use once (a member's referral code):
+	// no customer restriction, once per customer, no overall limit.
+	// OwnerID is the member it belongs to; platforms that can exclude a
+	// customer from a code exclude the owner, and loyaltyd refuses the
+	// referral when the owner uses it anyway.
+	Shared  bool   `json:"shared,omitempty"`
+	OwnerID string `json:"owner_id,omitempty"`
 }

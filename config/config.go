@@ -147,6 +147,12 @@ func LoadProgram(path string, o Options) (*loyalty.Program, error) {
 	return parseProgram(path, data, o)
 }
 
+// ParseProgram is LoadProgram for a program already in memory (uploaded
+// through the admin API, written in a test); name is used in positions.
+func ParseProgram(name string, data []byte, o Options) (*loyalty.Program, error) {
+	return parseProgram(name, data, o)
+}
+
 // readError explains an error reading a file, with notFound as the message
 // when the file does not exist.
 func readError(err error, notFound string) error {

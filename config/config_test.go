@@ -97,7 +97,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown key in program.earn",
 			file: doc("program:", "  currency: USD", "  earn:", "    points_per_unit: 2", "    pending_day: 14"),
-			want: []string{"t.yaml:5: program.earn.pending_day: unknown key (known: first_order_bonus, pending_days, points_per_unit)"},
+			want: []string{"t.yaml:5: program.earn.pending_day: unknown key (known: campaigns, first_order_bonus, multipliers, pending_days, points_per_unit)"},
 		},
 		{
 			name: "unknown key in a flow mapping",
@@ -238,7 +238,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "program zero that a default would replace",
 			file: doc("program:", "  currency: USD", "  earn:", "    points_per_unit: 0"),
-			want: []string{"t.yaml:4: program.earn.points_per_unit: must not be 0 (leave the key out for the default, 1)"},
+			want: []string{"t.yaml:4: program.earn.points_per_unit: must be greater than 0, got 0"},
 		},
 		{
 			name: "program empty string that a default would replace",
@@ -648,6 +648,7 @@ func TestLoadFull(t *testing.T) {
 		Earn: loyalty.Earn{PointsPerUnit: loyalty.MustDecimal("1.5"), PendingDays: 14, FirstOrderBonus: 100},
 		Tags: loyalty.Tags{Prefix: "club-"},
 	}
+	wantProgram.SetDefaults()
 	if !reflect.DeepEqual(c.Program, wantProgram) {
 		t.Errorf("Program = %+v, want %+v", c.Program, wantProgram)
 	}

@@ -45,6 +45,7 @@ func TestLoadProgram(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			tt.want.SetDefaults() // the defaults are loyalty's; compare what the file said
 			if !reflect.DeepEqual(*p, tt.want) {
 				t.Errorf("LoadProgram = %+v, want %+v", *p, tt.want)
 			}
@@ -73,7 +74,7 @@ func TestLoadProgramErrors(t *testing.T) {
 			want: []string{
 				bad + `:2: invite_tag: required when enrollment is "invite"`,
 				bad + ":5: earn.points_per_unit: must be greater than 0, got -2",
-				bad + ":6: earn.pending_dayz: unknown key (known: first_order_bonus, pending_days, points_per_unit)",
+				bad + ":6: earn.pending_dayz: unknown key (known: campaigns, first_order_bonus, multipliers, pending_days, points_per_unit)",
 			},
 		},
 		{
@@ -81,7 +82,7 @@ func TestLoadProgramErrors(t *testing.T) {
 			path: write("whole.yaml", "lisen: x\nstores: [{id: a, token: '${UNSET}'}]\nprogram:\n  currency: usd\n  earn: {points_per_unit: 0}\n"),
 			want: []string{
 				filepath.Join(dir, "whole.yaml") + ":1: lisen: unknown key (known: admin_token, database, listen, log, program, stores)",
-				filepath.Join(dir, "whole.yaml") + ":5: program.earn.points_per_unit: must not be 0 (leave the key out for the default, 1)",
+				filepath.Join(dir, "whole.yaml") + ":5: program.earn.points_per_unit: must be greater than 0, got 0",
 			},
 		},
 		{

@@ -17,13 +17,16 @@ const decimalScale = 1_000_000
 // writes to YAML and JSON as a plain decimal ("1.5").
 type Decimal struct {
 	micro int64
+	// set tells a value the owner wrote (even 0) from an absent one, so
+	// that defaults apply only to what was left out.
+	set bool
 }
 
 // One is the Decimal 1.
-var One = Decimal{micro: decimalScale}
+var One = Decimal{micro: decimalScale, set: true}
 
 // DecimalFromInt returns n as a Decimal.
-func DecimalFromInt(n int64) Decimal { return Decimal{micro: n * decimalScale} }
+func DecimalFromInt(n int64) Decimal { return Decimal{micro: n * decimalScale, set: true} }
 
 // ParseDecimal parses "1", "1.5", "-0.25"; more than six decimals, exponents
 // and empty strings are errors.
@@ -47,7 +50,7 @@ func ParseDecimal(s string) (Decimal, error) {
 	if neg {
 		v = -v
 	}
-	return Decimal{micro: v}, nil
+	return Decimal{micro: v, set: true}, nil
 }
 
 func digits(s string) bool {

@@ -45,9 +45,7 @@ func Eligible(o *commerce.Order, programCurrency string) EligibleAmount {
 		return e
 	}
 	lines := make([]commerce.Money, len(o.Lines))
-	index := make(map[string]int, len(o.Lines))
 	for i, l := range o.Lines {
-		index[l.ID] = i
 		lines[i] = zero
 		if l.GiftCard {
 			continue
@@ -60,8 +58,8 @@ func Eligible(o *commerce.Order, programCurrency string) EligibleAmount {
 	for _, r := range o.Refunds {
 		if len(r.Lines) > 0 {
 			for _, rl := range r.Lines {
-				i, ok := index[rl.LineID]
-				if !ok {
+				i := lineIndex(o.Lines, rl.LineID)
+				if i < 0 {
 					continue
 				}
 				take := rl.Amount.Min(lines[i])
@@ -93,4 +91,14 @@ func Eligible(o *commerce.Order, programCurrency string) EligibleAmount {
 	e.Lines = lines
 	e.Amount = e.Gross.Sub(e.Refunded)
 	return e
+}
+
+// lineIndex finds a line by id; orders have few lines, so a scan beats a map.
+func lineIndex(lines []commerce.LineItem, id string) int {
+	for i := range lines {
+		if lines[i].ID == id {
+			return i
+		}
+	}
+	return -1
 }

@@ -116,13 +116,16 @@ func TestEntitleExplainsItsArithmetic(t *testing.T) {
 	t.Parallel()
 	p := program(t, "1.5", 14, 100)
 	o := paidOrder(line("a", "60.00", "6.00"), line("b", "30.50", ""))
-	snap := p.Snapshot(&o, loyalty.Standing{Enrolled: true})
-	ent := loyalty.Entitle(&o, snap, "USD")
-	if ent.Earn != 126 || ent.Bonus != 100 {
-		t.Errorf("earn %d bonus %d, want 126 and 100", ent.Earn, ent.Bonus)
+	snap, ok := p.Snapshot(&o, loyalty.Standing{Member: true})
+	if !ok {
+		t.Fatal("a member's order did not earn")
 	}
-	if want := "Order #1042: 84.50 USD × 1.5 pt = 126 pts"; ent.EarnReason != want {
-		t.Errorf("reason %q, want %q", ent.EarnReason, want)
+	ent := loyalty.Entitle(&o, snap, "USD")
+	if ent.Earn != 126 || snap.Bonus != 100 {
+		t.Errorf("earn %d bonus %d, want 126 and 100", ent.Earn, snap.Bonus)
+	}
+	if want := "Order #1042: 84.50 USD × 1.5 pt = 126 pts"; ent.Reason(&o, snap) != want {
+		t.Errorf("reason %q, want %q", ent.Reason(&o, snap), want)
 	}
 	if want := day0.AddDate(0, 0, 14); !ent.AvailableAt.Equal(want) {
 		t.Errorf("available at %v, want %v", ent.AvailableAt, want)
@@ -137,30 +140,31 @@ func TestEntitleExplainsItsArithmetic(t *testing.T) {
 	if ent.Earn != 81 {
 		t.Errorf("after refund earn %d, want 81 (54.00 × 1.5)", ent.Earn)
 	}
-	if want := "Order #1042: 84.50 USD − 30.50 refunded = 54.00 USD × 1.5 pt = 81 pts"; ent.EarnReason != want {
-		t.Errorf("reason %q, want %q", ent.EarnReason, want)
+	if want := "Order #1042: 84.50 USD − 30.50 refunded = 54.00 USD × 1.5 pt = 81 pts"; ent.Reason(&o, snap) != want {
+		t.Errorf("reason %q, want %q", ent.Reason(&o, snap), want)
 	}
 	o.CancelledAt = day0.Add(time.Hour)
 	ent = loyalty.Entitle(&o, snap, "USD")
-	if ent.Earn != 0 || ent.Bonus != 0 {
-		t.Errorf("cancelled: earn %d bonus %d, want 0", ent.Earn, ent.Bonus)
+	if ent.Earn != 0 || ent.Reason(&o, snap) != "Order #1042: cancelled: 0 pts" {
+		t.Errorf("cancelled: earn %d %q, want 0", ent.Earn, ent.Reason(&o, snap))
 	}
 }
 
-func TestSnapshotBonusOnlyForFirstPaidOrderOfAMember(t *testing.T) {
+func TestSnapshotOnlyForMembersAfterTheLaunch(t *testing.T) {
 	t.Parallel()
 	p := program(t, "1", 0, 50)
 	o := paidOrder(line("a", "10.00", ""))
 	for _, tc := range []struct {
 		s    loyalty.Standing
-		want int64
+		want bool
 	}{
-		{loyalty.Standing{Enrolled: true}, 50},
-		{loyalty.Standing{Enrolled: true, PaidOrdersBefore: 1}, 0},
-		{loyalty.Standing{}, 0},
+		{loyalty.Standing{Member: true}, true},
+		{loyalty.Standing{Member: true, CountsFrom: day0}, true},
+		{loyalty.Standing{Member: true, CountsFrom: day0.Add(time.Second)}, false},
+		{loyalty.Standing{}, false},
 	} {
-		if got := p.Snapshot(&o, tc.s).Bonus; got != tc.want {
-			t.Errorf("standing %+v: bonus %d, want %d", tc.s, got, tc.want)
+		if _, ok := p.Snapshot(&o, tc.s); ok != tc.want {
+			t.Errorf("standing %+v: earns = %v, want %v", tc.s, ok, tc.want)
 		}
 	}
 }
@@ -181,7 +185,7 @@ func TestPointsFloorExactlyInEveryExponent(t *testing.T) {
 		m := commerce.MustParseMoney(tc.amount, tc.cur)
 		o := commerce.Order{ID: "1", Currency: tc.cur, State: commerce.StatePaid, CreatedAt: day0, UpdatedAt: day0,
 			Lines: []commerce.LineItem{{ID: "a", Quantity: 1, Subtotal: m}}}
-		snap := loyalty.Snapshot{Enrolled: true, PointsPerUnit: loyalty.MustDecimal(tc.ppu)}
+		snap := loyalty.Snapshot{PointsPerUnit: loyalty.MustDecimal(tc.ppu), TierFactor: loyalty.One, CampaignFactor: loyalty.One}
 		if got := loyalty.Entitle(&o, snap, tc.cur).Earn; got != tc.want {
 			t.Errorf("%s %s × %s = %d, want %d", tc.amount, tc.cur, tc.ppu, got, tc.want)
 		}
@@ -205,7 +209,8 @@ func TestDecimal(t *testing.T) {
 
 func TestValidateNamesEveryKey(t *testing.T) {
 	t.Parallel()
-	p := &loyalty.Program{Currency: "XXX", Enrollment: "invite", Earn: loyalty.Earn{PointsPerUnit: loyalty.MustDecimal("-1"), PendingDays: -1}, Tags: loyalty.Tags{Prefix: "a b"}}
+	p := &loyalty.Program{Currency: "XXX", Enrollment: "invite", Earn: loyalty.Earn{PointsPerUnit: loyalty.MustDecimal("-1"), PendingDays: -1}, Tags: loyalty.Tags{Prefix: "a b"},
+		Codes: loyalty.Codes{Prefix: "LOY-"}, Referrals: loyalty.Referrals{CodePrefix: "REF-"}, Tiers: loyalty.Tiers{NearPercent: 80}}
 	err := p.Validate()
 	fe, ok := err.(loyalty.FieldErrors)
 	if !ok {

@@ -17,18 +17,19 @@ type AuditEntry struct {
 	Detail     string
 }
 
-// Audit appends an entry to the audit log; At defaults to the
-// transaction's time.
-func (tx *Tx) Audit(a AuditEntry) error {
+// Audit appends an entry to the audit log and returns its id; At
+// defaults to the transaction's time.
+func (tx *Tx) Audit(a AuditEntry) (int64, error) {
 	if a.At.IsZero() {
 		a.At = tx.now
 	}
-	_, err := tx.exec(`INSERT INTO audit (at, actor, action, store_id, customer_id, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+	res, err := tx.exec(`INSERT INTO audit (at, actor, action, store_id, customer_id, detail) VALUES (?, ?, ?, ?, ?, ?)`,
 		ts(a.At), a.Actor, a.Action, a.StoreID, a.CustomerID, a.Detail)
 	if err != nil {
-		return fmt.Errorf("store: audit: %w", err)
+		return 0, fmt.Errorf("store: audit: %w", err)
 	}
-	return nil
+	id, _ := res.LastInsertId()
+	return id, nil
 }
 
 // AuditLog returns the store's audit entries, newest first, optionally for

@@ -15,9 +15,13 @@ const (
 
 // OutboxItem is a write-back waiting for, or done with, delivery.
 type OutboxItem struct {
-	ID         int64
-	StoreID    string
-	Kind       string
+	ID      int64
+	StoreID string
+	Kind    string
+	// Lane, with CustomerID, orders writes that must land in order: an
+	// item is not delivered while an earlier item of the same customer and
+	// lane is undelivered (pending or dead). Empty means no ordering.
+	Lane       string
 	CustomerID string
 	// Key, when set, makes the item unique in its store: enqueueing an
 	// item with a key already present does nothing.
@@ -41,9 +45,9 @@ func (tx *Tx) Enqueue(it OutboxItem) (bool, error) {
 	if it.Key != "" {
 		key = it.Key
 	}
-	res, err := tx.exec(`INSERT INTO outbox (store_id, kind, customer_id, key, payload, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (store_id, key) DO NOTHING`,
-		it.StoreID, it.Kind, it.CustomerID, key, string(it.Payload), ts(tx.now), ts(tx.now))
+	res, err := tx.exec(`INSERT INTO outbox (store_id, kind, lane, customer_id, key, payload, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (store_id, key) DO NOTHING`,
+		it.StoreID, it.Kind, it.Lane, it.CustomerID, key, string(it.Payload), ts(tx.now), ts(tx.now))
 	if err != nil {
 		return false, fmt.Errorf("store: enqueue %s: %w", it.Kind, err)
 	}
@@ -51,7 +55,7 @@ func (tx *Tx) Enqueue(it OutboxItem) (bool, error) {
 	return n > 0, nil
 }
 
-const outboxCols = `id, store_id, kind, customer_id, coalesce(key, ''), payload, state, attempts, next_attempt_at,
+const outboxCols = `id, store_id, kind, lane, customer_id, coalesce(key, ''), payload, state, attempts, next_attempt_at,
 	last_error, result, created_at, delivered_at`
 
 func scanOutbox(sc interface{ Scan(...any) error }) (OutboxItem, error) {
@@ -62,7 +66,7 @@ func scanOutbox(sc interface{ Scan(...any) error }) (OutboxItem, error) {
 		delivered      sql.NullString
 		err1, err2, e3 error
 	)
-	if err := sc.Scan(&it.ID, &it.StoreID, &it.Kind, &it.CustomerID, &it.Key, &payload, &it.State, &it.Attempts,
+	if err := sc.Scan(&it.ID, &it.StoreID, &it.Kind, &it.Lane, &it.CustomerID, &it.Key, &payload, &it.State, &it.Attempts,
 		&next, &it.LastError, &it.Result, &created, &delivered); err != nil {
 		return it, err
 	}
@@ -96,10 +100,14 @@ func (tx *Tx) outbox(q string, args ...any) ([]OutboxItem, error) {
 }
 
 // DueOutbox returns up to limit pending items of the store whose next
-// attempt is due at now, oldest first.
+// attempt is due at now, oldest first, leaving out items that wait for an
+// earlier undelivered item of their lane.
 func (tx *Tx) DueOutbox(storeID string, now time.Time, limit int) ([]OutboxItem, error) {
-	return tx.outbox(`SELECT `+outboxCols+` FROM outbox
-		WHERE store_id = ? AND state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`,
+	return tx.outbox(`SELECT `+outboxCols+` FROM outbox o
+		WHERE store_id = ? AND state = 'pending' AND next_attempt_at <= ?
+		  AND (lane = '' OR NOT EXISTS (SELECT 1 FROM outbox e WHERE e.store_id = o.store_id
+		       AND e.customer_id = o.customer_id AND e.lane = o.lane AND e.state IN ('pending', 'dead') AND e.id < o.id))
+		ORDER BY id LIMIT ?`,
 		storeID, ts(now), limit)
 }
 

@@ -151,34 +151,9 @@ func (tx *Tx) ForEachCustomer(storeID string, fn func(*StoredCustomer) error) er
 	return rows.Err()
 }
 
-// Enroll makes the customer a member from at, unless already one. It
-// reports whether the customer was newly enrolled.
-func (tx *Tx) Enroll(storeID, customerID string, at time.Time) (bool, error) {
-	res, err := tx.exec(`INSERT INTO members (store_id, customer_id, enrolled_at) VALUES (?, ?, ?)
-		ON CONFLICT DO NOTHING`, storeID, customerID, ts(at))
-	if err != nil {
-		return false, fmt.Errorf("store: enroll %s/%s: %w", storeID, customerID, err)
-	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
-}
-
-// EnrolledAt returns when the customer became a member; zero if not one.
-func (tx *Tx) EnrolledAt(storeID, customerID string) (time.Time, error) {
-	var s sql.NullString
-	err := tx.queryRow(`SELECT enrolled_at FROM members WHERE store_id = ? AND customer_id = ?`, storeID, customerID).Scan(&s)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, nil
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("store: enrolled %s/%s: %w", storeID, customerID, err)
-	}
-	return parseTS(s)
-}
-
 // Counts are a store's totals.
 type Counts struct {
-	Customers, Members, Orders, LedgerEntries int
+	Customers, Members, Holdout, Orders, LedgerEntries int
 }
 
 // Counts returns the store's totals.
@@ -186,10 +161,11 @@ func (tx *Tx) Counts(storeID string) (Counts, error) {
 	var c Counts
 	err := tx.queryRow(`SELECT
 		(SELECT count(*) FROM customers WHERE store_id = ?1),
-		(SELECT count(*) FROM members WHERE store_id = ?1),
+		(SELECT count(*) FROM members WHERE store_id = ?1 AND cohort = 'member'),
+		(SELECT count(*) FROM members WHERE store_id = ?1 AND cohort = 'holdout'),
 		(SELECT count(*) FROM orders WHERE store_id = ?1),
 		(SELECT count(*) FROM ledger WHERE store_id = ?1)`, storeID).
-		Scan(&c.Customers, &c.Members, &c.Orders, &c.LedgerEntries)
+		Scan(&c.Customers, &c.Members, &c.Holdout, &c.Orders, &c.LedgerEntries)
 	if err != nil {
 		return c, fmt.Errorf("store: counts: %w", err)
 	}
@@ -316,6 +292,105 @@ func (tx *Tx) SetSnapshot(storeID, orderID string, snapshot []byte, replace bool
 	}
 	n, _ := res.RowsAffected()
 	return n > 0, nil
+}
+
+// SetEligible records what an order counts for (the rules' eligible
+// amount in minor units), so that tiers and segments can sum it.
+func (tx *Tx) SetEligible(storeID, orderID string, minor int64) error {
+	_, err := tx.exec(`UPDATE orders SET eligible_minor = ? WHERE store_id = ? AND id = ? AND eligible_minor <> ?`,
+		minor, storeID, orderID, minor)
+	if err != nil {
+		return fmt.Errorf("store: eligible amount of order %s/%s: %w", storeID, orderID, err)
+	}
+	return nil
+}
+
+// Counted is an order that counts, as tiers and segments see it.
+type Counted struct {
+	CustomerID    string
+	ProcessedAt   time.Time
+	EligibleMinor int64
+}
+
+// CountingOrders returns the customer's credited orders (with a snapshot)
+// that still count (eligible amount above zero), oldest first.
+func (tx *Tx) CountingOrders(storeID, customerID string) ([]Counted, error) {
+	rows, err := tx.query(`SELECT customer_id, processed_at, eligible_minor FROM orders
+		WHERE store_id = ? AND customer_id = ? AND snapshot IS NOT NULL AND deleted_at IS NULL AND eligible_minor > 0
+		ORDER BY processed_at, id`, storeID, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("store: counting orders: %w", err)
+	}
+	return scanCounted(rows)
+}
+
+func scanCounted(rows *sql.Rows) ([]Counted, error) {
+	defer rows.Close()
+	var out []Counted
+	for rows.Next() {
+		var c Counted
+		var at string
+		if err := rows.Scan(&c.CustomerID, &at, &c.EligibleMinor); err != nil {
+			return nil, err
+		}
+		var err error
+		if c.ProcessedAt, err = mustTS(at); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// BuyerTotals is a customer's counting orders over a period, summed.
+type BuyerTotals struct {
+	CustomerID    string
+	EligibleMinor int64
+	Orders        int
+	LastOrder     time.Time
+}
+
+// Buyers sums the store's counting orders (every customer's, credited or
+// not) processed in [from, to), per customer.
+func (tx *Tx) Buyers(storeID string, from, to time.Time) ([]BuyerTotals, error) {
+	rows, err := tx.query(`SELECT customer_id, sum(eligible_minor), count(*), max(processed_at) FROM orders
+		WHERE store_id = ? AND customer_id <> '' AND deleted_at IS NULL AND eligible_minor > 0
+		  AND processed_at >= ? AND processed_at < ? GROUP BY customer_id ORDER BY customer_id`,
+		storeID, ts(from), ts(to))
+	if err != nil {
+		return nil, fmt.Errorf("store: buyers: %w", err)
+	}
+	defer rows.Close()
+	var out []BuyerTotals
+	for rows.Next() {
+		var b BuyerTotals
+		var last string
+		if err := rows.Scan(&b.CustomerID, &b.EligibleMinor, &b.Orders, &last); err != nil {
+			return nil, err
+		}
+		var err error
+		if b.LastOrder, err = mustTS(last); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// FirstCreditedOrder returns the customer's earliest credited order that
+// still counts or, when none does, the earliest credited one; an error
+// wrapping ErrNotFound when the customer has no credited order.
+func (tx *Tx) FirstCreditedOrder(storeID, customerID string) (*StoredOrder, error) {
+	o, err := scanOrder(tx.queryRow(`SELECT `+orderCols+` FROM orders
+		WHERE store_id = ? AND customer_id = ? AND snapshot IS NOT NULL AND deleted_at IS NULL
+		ORDER BY eligible_minor > 0 DESC, processed_at, id LIMIT 1`, storeID, customerID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: first credited order of %s: %w", customerID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: first credited order of %s: %w", customerID, err)
+	}
+	return o, nil
 }
 
 // CreditedOrders counts the customer's orders other than exceptOrderID

@@ -143,7 +143,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	if syncMode != "NORMAL" && syncMode != "FULL" {
 		return nil, fmt.Errorf("store: synchronous %q: want NORMAL or FULL", o.Synchronous)
 	}
-	writer, err := sql.Open("sqlite3", dsn(path, "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_synchronous="+syncMode))
+	writer, err := sql.Open("sqlite3", dsn(path, "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_stmt_cache_size=256&_synchronous="+syncMode))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -158,7 +158,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	if n <= 0 {
 		n = 4
 	}
-	reader, err := sql.Open("sqlite3", dsn(path, "_busy_timeout=5000&_foreign_keys=on&_query_only=true&_txlock=deferred"))
+	reader, err := sql.Open("sqlite3", dsn(path, "_busy_timeout=5000&_foreign_keys=on&_query_only=true&_txlock=deferred&_stmt_cache_size=128"))
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)

@@ -407,7 +407,8 @@ func TestAudit(t *testing.T) {
 	t.Parallel()
 	db := mustOpen(t)
 	update(t, db, func(tx *store.Tx) error {
-		return tx.Audit(store.AuditEntry{Actor: "dana", Action: "adjust", StoreID: "s1", CustomerID: "c1", Detail: "+50: goodwill"})
+		_, err := tx.Audit(store.AuditEntry{Actor: "dana", Action: "adjust", StoreID: "s1", CustomerID: "c1", Detail: "+50: goodwill"})
+		return err
 	})
 	db.View(context.Background(), func(tx *store.Tx) error {
 		log, err := tx.AuditLog("s1", "c1", 10)

@@ -2,83 +2,82 @@ package sync
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/loyaltyd/loyaltyd/commerce"
-	"github.com/loyaltyd/loyaltyd/connectors"
 	"github.com/loyaltyd/loyaltyd/loyalty"
 	"github.com/loyaltyd/loyaltyd/store"
 )
 
-// Outbox item kinds.
-const (
-	OutboxAddTags    = "tags_add"
-	OutboxRemoveTags = "tags_remove"
-)
-
-// tagsPayload is the payload of tag items.
-type tagsPayload struct {
-	Tags []string `json:"tags"`
+// batch is one transaction's worth of work: what it did, and the
+// customers whose standing must be brought up to date before it commits.
+type batch struct {
+	st      *Store
+	r       *Report
+	touched map[string]bool
 }
 
-// applyCustomer stores a customer and enrolls it when the program says so.
-func (e *Engine) applyCustomer(tx *store.Tx, st *Store, c *commerce.Customer, r *Report) error {
-	r.CustomersRead++
-	if c.ID == "" {
-		return fmt.Errorf("customer without an id from the connector")
+func newBatch(st *Store, r *Report) *batch {
+	return &batch{st: st, r: r, touched: map[string]bool{}}
+}
+
+// touch marks a customer for a refresh at the end of the batch.
+func (b *batch) touch(customerID string) {
+	if customerID != "" {
+		b.touched[customerID] = true
 	}
-	changed, err := tx.UpsertCustomer(st.ID, c)
-	if err != nil {
-		return err
-	}
-	if changed {
-		r.CustomersChanged++
-	}
-	if e.Program.Enrolled(c) {
-		return e.enroll(tx, st, c.ID, r)
+}
+
+// finish refreshes every touched customer: tier, expiry, auto-redeem,
+// tags and fields. Refreshing may touch more customers (a referrer), so
+// it runs until nothing is left.
+func (e *Engine) finish(tx *store.Tx, b *batch) error {
+	for len(b.touched) > 0 {
+		ids := make([]string, 0, len(b.touched))
+		for id := range b.touched {
+			ids = append(ids, id)
+		}
+		clear(b.touched)
+		slices.Sort(ids)
+		for _, id := range ids {
+			if err := e.refresh(tx, b, id); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
-// enroll makes a customer a member and queues the member tag.
-func (e *Engine) enroll(tx *store.Tx, st *Store, customerID string, r *Report) error {
-	added, err := tx.Enroll(st.ID, customerID, tx.Now())
-	if err != nil || !added {
-		return err
+// applyCustomer stores a customer and places it in the program.
+func (e *Engine) applyCustomer(tx *store.Tx, b *batch, c *commerce.Customer) error {
+	b.r.CustomersRead++
+	if c.ID == "" {
+		return fmt.Errorf("customer without an id from the connector")
 	}
-	r.Enrolled++
-	return e.queueTags(tx, st, customerID, OutboxAddTags, e.Program.Tag("member"), r)
-}
-
-// queueTags queues adding or removing program tags on a customer, when the
-// store's platform can hold tags.
-func (e *Engine) queueTags(tx *store.Tx, st *Store, customerID, kind, tag string, r *Report) error {
-	if _, ok := st.Conn.(connectors.TagWriter); !ok {
-		return nil
-	}
-	payload, err := json.Marshal(tagsPayload{Tags: []string{tag}})
+	changed, err := tx.UpsertCustomer(b.st.ID, c)
 	if err != nil {
 		return err
 	}
-	queued, err := tx.Enqueue(store.OutboxItem{
-		StoreID:    st.ID,
-		Kind:       kind,
-		CustomerID: customerID,
-		Key:        fmt.Sprintf("%s:%s:%s", kind, customerID, tag),
-		Payload:    payload,
-	})
-	if queued {
-		r.Queued++
+	if changed {
+		b.r.CustomersChanged++
 	}
+	stored, err := tx.Customer(b.st.ID, c.ID)
+	if err != nil {
+		return err
+	}
+	// Placing touches the customer when its place changes; otherwise a
+	// customer update (often the echo of our own tag write) changes
+	// nothing the program derives.
+	_, err = e.place(tx, b, c.ID, &stored.Customer)
 	return err
 }
 
 // applyOrders stores a page of orders and credits each.
-func (e *Engine) applyOrders(tx *store.Tx, st *Store, orders []commerce.Order, r *Report) error {
+func (e *Engine) applyOrders(tx *store.Tx, b *batch, orders []commerce.Order) error {
 	for i := range orders {
-		if err := e.applyOrder(tx, st, &orders[i], r); err != nil {
+		if err := e.applyOrder(tx, b, &orders[i]); err != nil {
 			return err
 		}
 	}
@@ -86,127 +85,35 @@ func (e *Engine) applyOrders(tx *store.Tx, st *Store, orders []commerce.Order, r
 }
 
 // applyOrder stores one order (unless a newer version is stored) and
-// brings its ledger streams to what the newest stored version is worth.
-func (e *Engine) applyOrder(tx *store.Tx, st *Store, o *commerce.Order, r *Report) error {
-	r.OrdersRead++
+// brings the ledger to what the newest stored version is worth.
+func (e *Engine) applyOrder(tx *store.Tx, b *batch, o *commerce.Order) error {
+	b.r.OrdersRead++
 	if err := o.Validate(); err != nil {
-		r.OrdersRejected++
-		e.storeLog(st).WithField(fieldOrderID, o.ID).WithError(err).Warn("order refused: the connector sent an order that does not validate")
+		b.r.OrdersRejected++
+		e.storeLog(b.st).WithField(fieldOrderID, o.ID).WithError(err).Warn("order refused: the connector sent an order that does not validate")
 		return nil
 	}
-	res, err := tx.UpsertOrder(st.ID, o)
+	res, err := tx.UpsertOrder(b.st.ID, o)
 	if err != nil {
 		return err
 	}
 	if res.Changed {
-		r.OrdersChanged++
+		b.r.OrdersChanged++
 	}
 	if res.Stale {
-		r.OrdersStale++
+		b.r.OrdersStale++
 	}
-	stored, err := tx.Order(st.ID, o.ID)
+	stored, err := tx.Order(b.st.ID, o.ID)
 	if err != nil {
 		return err
 	}
-	return e.credit(tx, st, stored, r)
-}
-
-// Streams of an order in the ledger.
-func earnStream(orderID string) string  { return "order:" + orderID + ":earn" }
-func bonusStream(orderID string) string { return "order:" + orderID + ":bonus" }
-
-// credit brings an order's ledger streams to its entitlement: what the
-// order is worth now under the rules frozen when it was first credited.
-// It only ever appends the difference, so crediting the same order state
-// again appends nothing.
-func (e *Engine) credit(tx *store.Tx, st *Store, o *store.StoredOrder, r *Report) error {
-	if o.CustomerID == "" {
-		return nil
-	}
-	var snap loyalty.Snapshot
-	if o.Snapshot != nil {
-		if err := json.Unmarshal(o.Snapshot, &snap); err != nil {
-			return fmt.Errorf("order %s: stored rule snapshot: %w", o.ID, err)
-		}
-	} else {
-		standing, err := e.standing(tx, st, o)
-		if err != nil {
-			return err
-		}
-		snap = e.Program.Snapshot(&o.Order, standing)
-		ent := loyalty.Entitle(&o.Order, snap, e.Program.Currency)
-		if ent.Earn == 0 && ent.Bonus == 0 {
-			// Nothing to credit yet (unpaid, say): the rules are frozen
-			// when the order first earns.
-			return nil
-		}
-		b, err := json.Marshal(snap)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.SetSnapshot(st.ID, o.ID, b, false); err != nil {
-			return err
-		}
-	}
-	ent := loyalty.Entitle(&o.Order, snap, e.Program.Currency)
-	if err := e.entitle(tx, st, o, earnStream(o.ID), false, ent.Earn, ent.EarnReason, ent.AvailableAt, r); err != nil {
+	if err := tx.SetEligible(b.st.ID, o.ID, loyalty.Eligible(&stored.Order, e.Program.Currency).Amount.Minor); err != nil {
 		return err
 	}
-	return e.entitle(tx, st, o, bonusStream(o.ID), true, ent.Bonus, ent.BonusReason, ent.AvailableAt, r)
-}
-
-// standing is what the rules need to know of the customer when an order is
-// first credited.
-func (e *Engine) standing(tx *store.Tx, st *Store, o *store.StoredOrder) (loyalty.Standing, error) {
-	var s loyalty.Standing
-	enrolledAt, err := tx.EnrolledAt(st.ID, o.CustomerID)
-	if err != nil {
-		return s, err
-	}
-	if enrolledAt.IsZero() && e.Program.Enrollment == loyalty.EnrollOpen {
-		// Open enrollment: a customer is a member from first sight, even
-		// when the order arrives before the customer record.
-		if err := e.enroll(tx, st, o.CustomerID, &Report{}); err != nil {
-			return s, err
-		}
-		enrolledAt = tx.Now()
-	}
-	s.Enrolled = !enrolledAt.IsZero()
-	s.PaidOrdersBefore, err = tx.CreditedOrders(st.ID, o.CustomerID, o.ID)
-	return s, err
-}
-
-// entitle records a stream's entitlement, naming the entry after the
-// direction of the change.
-func (e *Engine) entitle(tx *store.Tx, st *Store, o *store.StoredOrder, stream string, bonus bool,
-	points int64, reason string, availableAt time.Time, r *Report) error {
-	_, total, err := tx.StreamTotal(st.ID, stream)
-	if err != nil || total == points {
+	if err := e.credit(tx, b, stored); err != nil {
 		return err
 	}
-	if total != 0 {
-		reason = fmt.Sprintf("%s (was %d pts)", reason, total)
-	}
-	entry, err := tx.Entitle(commerce.LedgerEntry{
-		StoreID:     st.ID,
-		CustomerID:  o.CustomerID,
-		Stream:      stream,
-		Kind:        loyalty.DeltaKind(&o.Order, bonus, points-total),
-		Total:       points,
-		OrderID:     o.ID,
-		AvailableAt: availableAt,
-		Reason:      reason,
-	})
-	if err != nil || entry == nil {
-		return err
-	}
-	r.Entries++
-	if entry.Points > 0 {
-		r.PointsCredited += entry.Points
-	} else {
-		r.PointsDebited -= entry.Points
-	}
-	return nil
+	return e.codesUsed(tx, b, stored)
 }
 
 // Apply stores customers and orders that arrived outside a pass (a
@@ -214,15 +121,172 @@ func (e *Engine) entitle(tx *store.Tx, st *Store, o *store.StoredOrder, stream s
 // transaction, without moving the cursor: a later poll that reads the same
 // records changes nothing.
 func (e *Engine) Apply(ctx context.Context, st *Store, customers []commerce.Customer, orders []commerce.Order) (Report, error) {
-	r := Report{Store: st.ID}
+	var r Report
 	err := e.DB.Update(ctx, func(tx *store.Tx) error {
 		r = Report{Store: st.ID}
+		b := newBatch(st, &r)
 		for i := range customers {
-			if err := e.applyCustomer(tx, st, &customers[i], &r); err != nil {
+			if err := e.applyCustomer(tx, b, &customers[i]); err != nil {
 				return err
 			}
 		}
-		return e.applyOrders(tx, st, orders, &r)
+		if err := e.applyOrders(tx, b, orders); err != nil {
+			return err
+		}
+		return e.finish(tx, b)
 	})
 	return r, err
+}
+
+// codesUsed records what the discount codes on an order mean to the
+// program: a reward code used, or a referral code bringing a friend.
+func (e *Engine) codesUsed(tx *store.Tx, b *batch, o *store.StoredOrder) error {
+	for _, cu := range o.Codes {
+		red, err := tx.RedemptionByCode(b.st.ID, cu.Code)
+		switch {
+		case err == nil:
+			if err := e.rewardCodeUsed(tx, b, red, o); err != nil {
+				return err
+			}
+			continue
+		case !isNotFound(err):
+			return err
+		}
+		if !e.Program.Referrals.Enabled() {
+			continue
+		}
+		owner, err := tx.MemberByReferralCode(b.st.ID, cu.Code)
+		switch {
+		case isNotFound(err):
+			continue
+		case err != nil:
+			return err
+		}
+		if err := e.referralClaim(tx, b, owner, cu.Code, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rewardCodeUsed marks a redemption used by a paid order.
+func (e *Engine) rewardCodeUsed(tx *store.Tx, b *batch, red *store.Redemption, o *store.StoredOrder) error {
+	if !o.State.Paid() || o.Cancelled() {
+		return nil
+	}
+	if red.Status != store.RedemptionIssued && red.Status != store.RedemptionCreated && red.Status != store.RedemptionExpired {
+		return nil
+	}
+	red.Status, red.UsedAt, red.UsedOrderID = store.RedemptionUsed, o.ProcessedTime(), o.ID
+	b.touch(red.CustomerID)
+	return tx.UpdateRedemption(red)
+}
+
+// referralClaim judges a friend's order that used a member's referral code
+// and records the referral as pending (rewarded once the order's points
+// become available) or refused, with the reason.
+func (e *Engine) referralClaim(tx *store.Tx, b *batch, owner *store.Member, code string, o *store.StoredOrder) error {
+	if _, err := tx.ReferralOf(b.st.ID, o.ID); err == nil || !isNotFound(err) {
+		return err // already judged (or a real error)
+	}
+	if !o.State.Paid() || o.Cancelled() || o.Test {
+		return nil // judged when it is paid
+	}
+	referrer, err := tx.Customer(b.st.ID, owner.CustomerID)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	claim := loyalty.ReferralClaim{ReferrerID: owner.CustomerID, Order: &o.Order, FriendEmail: o.Email}
+	if referrer != nil {
+		claim.ReferrerEmail = referrer.Email
+	}
+	referrerOrders, err := tx.CustomerOrders(b.st.ID, owner.CustomerID)
+	if err != nil {
+		return err
+	}
+	for _, ro := range referrerOrders {
+		if ro.ShippingAddress != nil {
+			claim.ReferrerAddresses = append(claim.ReferrerAddresses, *ro.ShippingAddress)
+		}
+	}
+	if o.CustomerID != "" {
+		friendOrders, err := tx.CustomerOrders(b.st.ID, o.CustomerID)
+		if err != nil {
+			return err
+		}
+		for _, fo := range friendOrders {
+			if fo.ID != o.ID && fo.State.Paid() && fo.ProcessedTime().Before(o.ProcessedTime()) {
+				claim.FriendPaidOrdersBefore++
+			}
+		}
+	}
+	ok, reason := loyalty.JudgeReferral(claim)
+	ref := &store.Referral{StoreID: b.st.ID, FriendOrderID: o.ID, ReferrerID: owner.CustomerID, FriendID: o.CustomerID,
+		Code: code, Points: e.Program.Referrals.ReferrerPoints, Status: store.ReferralPending,
+		AvailableAt: o.ProcessedTime().AddDate(0, 0, e.Program.Earn.PendingDays)}
+	if !ok {
+		ref.Status, ref.Reason = store.ReferralRefused, reason
+		b.r.ReferralsRefused++
+		e.storeLog(b.st).WithField(fieldOrderID, o.ID).WithField("reason", reason).Info("referral refused")
+	}
+	return tx.SaveReferral(ref)
+}
+
+// Settle rewards the referrals that came due: their friend's order is past
+// its pending period and still counts. It is part of every pass.
+func (e *Engine) Settle(ctx context.Context, st *Store, r *Report) error {
+	if !e.Program.Referrals.Enabled() {
+		return nil
+	}
+	var pr Report
+	err := e.DB.Update(ctx, func(tx *store.Tx) error {
+		pr = Report{Store: st.ID}
+		b := newBatch(st, &pr)
+		if err := e.settleReferrals(tx, b, tx.Now()); err != nil {
+			return err
+		}
+		return e.finish(tx, b)
+	})
+	r.Add(pr)
+	return err
+}
+
+// settleReferrals rewards the pending referrals whose friend's order is
+// past its pending period and still counts, and cancels those whose order
+// stopped counting first.
+func (e *Engine) settleReferrals(tx *store.Tx, b *batch, now time.Time) error {
+	pending, err := tx.Referrals(b.st.ID, "", store.ReferralPending)
+	if err != nil {
+		return err
+	}
+	for _, ref := range pending {
+		o, err := tx.Order(b.st.ID, ref.FriendOrderID)
+		if err != nil {
+			return err
+		}
+		if loyalty.Eligible(&o.Order, e.Program.Currency).Amount.Sign() <= 0 {
+			ref.Status, ref.Reason = store.ReferralCancelled, "the friend's order was cancelled or refunded before its points became available"
+			if err := tx.SaveReferral(ref); err != nil {
+				return err
+			}
+			continue
+		}
+		if now.Before(ref.AvailableAt) {
+			continue
+		}
+		ref.Status, ref.RewardedAt = store.ReferralRewarded, now
+		if err := tx.SaveReferral(ref); err != nil {
+			return err
+		}
+		points := ref.Points
+		reason := fmt.Sprintf("Referral: %s, a friend's first order, paid and past its pending period = %d pts",
+			loyalty.OrderLabel(&o.Order), points)
+		if _, err := e.entitleStream(tx, b, ref.ReferrerID, referralStream(ref.FriendOrderID), commerce.KindReferral,
+			points, ref.FriendOrderID, now, reason); err != nil {
+			return err
+		}
+		b.r.ReferralsRewarded++
+		b.touch(ref.ReferrerID)
+	}
+	return nil
 }

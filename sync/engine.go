@@ -40,6 +40,9 @@ type Store struct {
 	Overlap time.Duration
 	// PollInterval is the time between passes when the engine runs.
 	PollInterval time.Duration
+
+	// launch is when the program started for this store (Prepare).
+	launch time.Time
 }
 
 // Engine runs the data flow for a set of stores. Set the exported fields
@@ -121,21 +124,28 @@ func (e *Engine) Store(id string) *Store {
 
 // Report counts what a pass did, per store.
 type Report struct {
-	Store            string
-	CustomersRead    int
-	CustomersChanged int
-	OrdersRead       int
-	OrdersChanged    int
-	OrdersStale      int
-	OrdersRejected   int
-	Enrolled         int
-	Entries          int
-	PointsCredited   int64
-	PointsDebited    int64
-	Queued           int
-	Delivered        int
-	DeliveryFailures int
-	Dead             int
+	Store              string
+	CustomersRead      int
+	CustomersChanged   int
+	OrdersRead         int
+	OrdersChanged      int
+	OrdersStale        int
+	OrdersRejected     int
+	Enrolled           int
+	OrdersBeforeLaunch int
+	Entries            int
+	PointsCredited     int64
+	PointsDebited      int64
+	Queued             int
+	Delivered          int
+	DeliveryFailures   int
+	Dead               int
+	TierChanges        int
+	Expired            int
+	Redeemed           int
+	RedeemReturned     int
+	ReferralsRewarded  int
+	ReferralsRefused   int
 }
 
 // Add adds the counts of o to r.
@@ -147,6 +157,7 @@ func (r *Report) Add(o Report) {
 	r.OrdersStale += o.OrdersStale
 	r.OrdersRejected += o.OrdersRejected
 	r.Enrolled += o.Enrolled
+	r.OrdersBeforeLaunch += o.OrdersBeforeLaunch
 	r.Entries += o.Entries
 	r.PointsCredited += o.PointsCredited
 	r.PointsDebited += o.PointsDebited
@@ -154,20 +165,38 @@ func (r *Report) Add(o Report) {
 	r.Delivered += o.Delivered
 	r.DeliveryFailures += o.DeliveryFailures
 	r.Dead += o.Dead
+	r.TierChanges += o.TierChanges
+	r.Expired += o.Expired
+	r.Redeemed += o.Redeemed
+	r.RedeemReturned += o.RedeemReturned
+	r.ReferralsRewarded += o.ReferralsRewarded
+	r.ReferralsRefused += o.ReferralsRefused
 }
 
-// Prepare records the configured stores in the database. Call it once
-// before the first pass.
+// Prepare records the configured stores in the database and learns when
+// the program started for each. Call it once before anything else.
 func (e *Engine) Prepare(ctx context.Context) error {
 	return e.DB.Update(ctx, func(tx *store.Tx) error {
 		for _, st := range e.Stores {
 			if err := tx.EnsureStore(st.ID, st.Platform); err != nil {
 				return err
 			}
+			info, err := tx.Store(st.ID)
+			if err != nil {
+				return err
+			}
+			st.launch = info.CreatedAt
+			if !e.Program.Launch.IsZero() {
+				st.launch = e.Program.Launch.Start(e.Program.Location())
+			}
 		}
 		return nil
 	})
 }
+
+// Launch returns when the program started for a store: the configured
+// launch, or the store's first sync.
+func (st *Store) Launch() time.Time { return st.launch }
 
 // SyncOnce runs one full pass over every store: customers, then orders,
 // then the outbox. A store that fails does not stop the others; the errors
@@ -200,6 +229,12 @@ func (e *Engine) SyncStore(ctx context.Context, st *Store) (Report, error) {
 	}
 	if err := e.pullOrders(ctx, st, &r); err != nil {
 		return r, fmt.Errorf("orders: %w", err)
+	}
+	if err := e.Settle(ctx, st, &r); err != nil {
+		return r, fmt.Errorf("referrals: %w", err)
+	}
+	if err := e.Daily(ctx, st, &r); err != nil {
+		return r, fmt.Errorf("daily re-evaluation: %w", err)
 	}
 	if err := e.DeliverOutbox(ctx, st, &r); err != nil {
 		return r, fmt.Errorf("outbox: %w", err)

@@ -56,11 +56,26 @@ func (e *Engine) DeliverOutbox(ctx context.Context, st *Store, r *Report) error 
 				return ctx.Err()
 			}
 			err2 := e.DB.Update(ctx, func(tx *store.Tx) error {
+				b := newBatch(st, r)
 				if err == nil {
+					if err := e.delivered(tx, it); err != nil {
+						return err
+					}
 					return tx.OutboxDelivered(it.ID, result)
 				}
 				dead := permanent(err) || it.Attempts+1 >= pol.MaxAttempts
-				return tx.OutboxFailed(it.ID, err.Error(), e.now().Add(e.backoff(pol, it.Attempts, err)), dead)
+				if err := tx.OutboxFailed(it.ID, err.Error(), e.now().Add(e.backoff(pol, it.Attempts, err)), dead); err != nil {
+					return err
+				}
+				if dead && it.Kind == OutboxDiscount {
+					var p discountPayload
+					if json.Unmarshal(it.Payload, &p) == nil && p.RedemptionID > 0 {
+						if err := e.returnPoints(tx, b, p.RedemptionID, err.Error()); err != nil {
+							return err
+						}
+					}
+				}
+				return e.finish(tx, b)
 			})
 			if err2 != nil {
 				return err2
@@ -111,9 +126,53 @@ func (e *Engine) backoff(pol OutboxPolicy, attempts int, err error) time.Duratio
 	return time.Duration(half + rnd.Int64N(half+1))
 }
 
+// delivered records what a delivered item changes locally: a reward code
+// now exists on the platform.
+func (e *Engine) delivered(tx *store.Tx, it store.OutboxItem) error {
+	if it.Kind != OutboxDiscount {
+		return nil
+	}
+	var p discountPayload
+	if err := json.Unmarshal(it.Payload, &p); err != nil || p.RedemptionID == 0 {
+		return nil
+	}
+	red, err := tx.Redemption(it.StoreID, p.RedemptionID)
+	if err != nil {
+		return err
+	}
+	if red.Status == store.RedemptionIssued {
+		red.Status, red.DeliveredAt = store.RedemptionCreated, tx.Now()
+		return tx.UpdateRedemption(red)
+	}
+	return nil
+}
+
 // deliver performs one outbox item through the connector.
 func (e *Engine) deliver(ctx context.Context, st *Store, it store.OutboxItem) (string, error) {
+	bad := func(err error) error {
+		return fmt.Errorf("outbox %d: bad payload: %v: %w", it.ID, err, connectors.ErrRejected)
+	}
 	switch it.Kind {
+	case OutboxDiscount:
+		dw, ok := st.Conn.(connectors.DiscountWriter)
+		if !ok {
+			return "", fmt.Errorf("%s cannot create discount codes: %w", st.Platform, connectors.ErrUnsupported)
+		}
+		var p discountPayload
+		if err := json.Unmarshal(it.Payload, &p); err != nil {
+			return "", bad(err)
+		}
+		return dw.EnsureDiscount(ctx, p.Discount)
+	case OutboxFields:
+		mw, ok := st.Conn.(connectors.MetafieldWriter)
+		if !ok {
+			return "", fmt.Errorf("%s cannot hold customer fields: %w", st.Platform, connectors.ErrUnsupported)
+		}
+		var p fieldsPayload
+		if err := json.Unmarshal(it.Payload, &p); err != nil {
+			return "", bad(err)
+		}
+		return "", mw.SetMetafields(ctx, it.CustomerID, p.Fields)
 	case OutboxAddTags, OutboxRemoveTags:
 		tw, ok := st.Conn.(connectors.TagWriter)
 		if !ok {
@@ -121,7 +180,7 @@ func (e *Engine) deliver(ctx context.Context, st *Store, it store.OutboxItem) (s
 		}
 		var p tagsPayload
 		if err := json.Unmarshal(it.Payload, &p); err != nil {
-			return "", fmt.Errorf("outbox %d: bad payload: %v: %w", it.ID, err, connectors.ErrRejected)
+			return "", bad(err)
 		}
 		if it.Kind == OutboxAddTags {
 			return "", tw.AddTags(ctx, it.CustomerID, p.Tags)

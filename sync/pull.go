@@ -24,7 +24,7 @@ type resource[T any] struct {
 	name  string
 	read  func(context.Context, connectors.Cursor) (connectors.Page[T], error)
 	key   func(*T) (time.Time, string)
-	apply func(tx *store.Tx, st *Store, items []T, r *Report) error
+	apply func(tx *store.Tx, b *batch, items []T) error
 }
 
 func (e *Engine) pullCustomers(ctx context.Context, st *Store, r *Report) error {
@@ -32,9 +32,9 @@ func (e *Engine) pullCustomers(ctx context.Context, st *Store, r *Report) error 
 		name: ResourceCustomers,
 		read: st.Conn.Customers,
 		key:  func(c *commerce.Customer) (time.Time, string) { return c.UpdatedAt, c.ID },
-		apply: func(tx *store.Tx, st *Store, cs []commerce.Customer, r *Report) error {
+		apply: func(tx *store.Tx, b *batch, cs []commerce.Customer) error {
 			for i := range cs {
-				if err := e.applyCustomer(tx, st, &cs[i], r); err != nil {
+				if err := e.applyCustomer(tx, b, &cs[i]); err != nil {
 					return err
 				}
 			}
@@ -117,7 +117,11 @@ func pull[T any](ctx context.Context, e *Engine, st *Store, r *Report, res resou
 		var pr Report
 		err = e.DB.Update(ctx, func(tx *store.Tx) error {
 			pr = Report{}
-			if err := res.apply(tx, st, page.Items, &pr); err != nil {
+			b := newBatch(st, &pr)
+			if err := res.apply(tx, b, page.Items); err != nil {
+				return err
+			}
+			if err := e.finish(tx, b); err != nil {
 				return err
 			}
 			return tx.SetCursor(st.ID, res.name, next)

@@ -18,6 +18,13 @@ type Summary struct {
 	Available int64 `json:"available"`
 	Pending   int64 `json:"pending"`
 	Top       []TopCustomer
+	// Tiers counts members per tier ("" for none), Segments placed
+	// customers per ABC segment.
+	Tiers    map[string]int
+	Segments map[string]int
+	// Redemptions counts redemptions per status, Referrals per status.
+	Redemptions map[string]int
+	Referrals   map[string]int
 }
 
 // OrderCounts sorts a store's orders by what happened to them.
@@ -38,7 +45,8 @@ type TopCustomer struct {
 // Summarize computes the summary of a store, with the top customers by
 // points available and pending.
 func (e *Engine) Summarize(ctx context.Context, storeID string, top int) (*Summary, error) {
-	s := &Summary{Store: storeID, PointsBy: map[commerce.EntryKind]int64{}}
+	s := &Summary{Store: storeID, PointsBy: map[commerce.EntryKind]int64{}, Tiers: map[string]int{},
+		Segments: map[string]int{}, Redemptions: map[string]int{}, Referrals: map[string]int{}}
 	err := e.DB.View(ctx, func(tx *store.Tx) error {
 		var err error
 		if s.Counts, err = tx.Counts(storeID); err != nil {
@@ -98,6 +106,31 @@ func (e *Engine) Summarize(ctx context.Context, storeID string, top int) (*Summa
 			}
 		}
 		s.Top = all
+		if err := tx.ForEachMember(storeID, func(m *store.Member) error {
+			if m.Cohort == store.CohortMember {
+				s.Tiers[m.Tier]++
+			}
+			if m.ABC != "" {
+				s.Segments[m.ABC]++
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		reds, err := tx.Redemptions(storeID, "")
+		if err != nil {
+			return err
+		}
+		for _, r := range reds {
+			s.Redemptions[r.Status]++
+		}
+		refs, err := tx.Referrals(storeID, "", "")
+		if err != nil {
+			return err
+		}
+		for _, r := range refs {
+			s.Referrals[r.Status]++
+		}
 		return nil
 	})
 	return s, err

@@ -105,6 +105,11 @@ func runSync(ctx context.Context, m *Main, args []string) error {
 		fmt.Fprintf(m.Stdout, "%s: %d customers and %d orders read (%d changed); %d ledger entries, +%d/−%d points; %d write-backs delivered, %d failed, %d dead\n",
 			r.Store, r.CustomersRead, r.OrdersRead, r.OrdersChanged, r.Entries, r.PointsCredited, r.PointsDebited,
 			r.Delivered, r.DeliveryFailures, r.Dead)
+		if r.OrdersBeforeLaunch > 0 {
+			launch := a.engine.Store(r.Store).Launch()
+			fmt.Fprintf(m.Stdout, "%s: %d orders placed before the program's launch (%s) earn nothing; set program.launch or program.backdate_days to credit them\n",
+				r.Store, r.OrdersBeforeLaunch, launch.Format("2006-01-02"))
+		}
 	}
 	return err
 }
@@ -152,14 +157,76 @@ func printCustomer(m *Main, v *sync.CustomerView) {
 		name = "(no name)"
 	}
 	fmt.Fprintf(w, "%s <%s>  store %s, customer %s\n", name, v.Email, v.Store, v.CustomerID)
-	if v.Enrolled {
-		fmt.Fprintf(w, "Member since %s · %d orders\n", v.EnrolledAt.Format("2006-01-02"), v.Orders)
-	} else {
-		fmt.Fprintf(w, "Not a member · %d orders\n", v.Orders)
+	switch v.Cohort {
+	case "member":
+		fmt.Fprintf(w, "Member since %s · %d orders", v.EnrolledAt.Format("2006-01-02"), v.Orders)
+	case "holdout":
+		fmt.Fprintf(w, "In the holdout (control) group: never enrolled · %d orders", v.Orders)
+	case "not_invited":
+		fmt.Fprintf(w, "Not invited to the program · %d orders", v.Orders)
+	default:
+		fmt.Fprintf(w, "Not placed in the program yet · %d orders", v.Orders)
 	}
+	if v.Segment != "" {
+		fmt.Fprintf(w, " · segment %s (RFM %s)", strings.ToUpper(v.Segment), v.RFM)
+	}
+	fmt.Fprintln(w)
 	p := v.Points
-	fmt.Fprintf(w, "Points: %d available · %d pending · %d earned · %d redeemed · %d expired\n\n",
+	fmt.Fprintf(w, "Points: %d available · %d pending · %d earned · %d redeemed · %d expired\n",
 		p.Available, p.Pending, p.LifetimeEarned, p.Redeemed, p.Expired)
+	if !v.ExpiresAt.IsZero() {
+		fmt.Fprintf(w, "Available points expire on %s unless the customer earns or redeems before.\n", v.ExpiresAt.Format("2006-01-02"))
+	}
+	if v.Tier != "" || v.Progress.Next != "" {
+		tier := v.Tier
+		if tier == "" {
+			tier = "no tier"
+		}
+		fmt.Fprintf(w, "Tier: %s", tier)
+		if v.NextTierNeeds != "" {
+			fmt.Fprintf(w, " · %s", v.NextTierNeeds)
+		}
+		fmt.Fprintf(w, " (qualifying: %s in %d orders)\n", v.Qualification.Spend, v.Qualification.Orders)
+	}
+	if v.ReferralCode != "" {
+		fmt.Fprintf(w, "Referral code: %s", v.ReferralCode)
+		if n := len(v.Referrals); n > 0 {
+			rewarded := 0
+			for _, r := range v.Referrals {
+				if r.Status == "rewarded" {
+					rewarded++
+				}
+			}
+			fmt.Fprintf(w, " · %d referrals, %d rewarded", n, rewarded)
+		}
+		fmt.Fprintln(w)
+	}
+	// Unused codes are what a customer asks about; the rest is counted.
+	done := map[string]int{}
+	for _, r := range v.Rewards {
+		if r.Status != "issued" && r.Status != "created" {
+			done[r.Status]++
+			if r.Status == "failed" {
+				fmt.Fprintf(w, "Reward %s: code %s refused by the store (%s); points returned\n", r.Reward, r.Code, r.Reason)
+			}
+			continue
+		}
+		fmt.Fprintf(w, "Unused reward %s: code %s", r.Reward, r.Code)
+		if !r.ExpiresAt.IsZero() {
+			fmt.Fprintf(w, ", valid until %s", r.ExpiresAt.Format("2006-01-02"))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(done) > 0 {
+		var parts []string
+		for _, st := range []string{"used", "expired", "failed"} {
+			if done[st] > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", done[st], st))
+			}
+		}
+		fmt.Fprintf(w, "Earlier reward codes: %s\n", strings.Join(parts, ", "))
+	}
+	fmt.Fprintln(w)
 	if len(v.Ledger) == 0 {
 		fmt.Fprintln(w, "No ledger entries yet.")
 		return
@@ -171,18 +238,30 @@ func printCustomer(m *Main, v *sync.CustomerView) {
 		if l.Points < 0 {
 			avail = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%+d\t%s\t%s\t%s\n", l.Time.Format("2006-01-02 15:04"), l.Points, l.Kind, avail, l.Reason)
+		reason := l.Reason
+		if l.Actor != "" {
+			reason += " (by " + l.Actor + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%+d\t%s\t%s\t%s\n", l.Time.Format("2006-01-02 15:04"), l.Points, l.Kind, avail, reason)
 	}
 	tw.Flush()
 }
 
 func runRebuild(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlags("rebuild", "[--check] [-c FILE]",
-		"Recompute what every stored order is worth under its frozen rules and bring the ledger to it\nwith corrective entries. With --check, only compare, and exit 1 on any difference.")
+	fs := m.newFlags("rebuild", "[--check | --reprice --staff NAME] [-c FILE]",
+		"Recompute what every stored order, bonus, referral and redemption is worth and bring the ledger\nto it with corrective entries (the ledger is never rewritten). With --check, only compare, and\nexit 1 on any difference. With --reprice, first apply today's program (rates, multipliers,\ncampaigns, tier factors, bonus) to every credited order instead of the rules frozen when it was\nfirst credited.")
 	c := m.commonFlags(fs)
 	check := fs.Bool("check", false, "only compare the ledger with a rebuild; exit 1 on a difference")
+	reprice := fs.Bool("reprice", false, "apply today's program to every credited order (audited)")
+	staff := fs.String("staff", "", "who asks for the repricing (required with --reprice; kept in the audit log)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *check && *reprice {
+		return usagef("--check and --reprice exclude each other")
+	}
+	if *reprice && *staff == "" {
+		return usagef("--reprice needs --staff NAME: a repricing changes points and is audited")
 	}
 	a, err := m.openApp(ctx, c, false)
 	if err != nil {
@@ -203,7 +282,7 @@ func runRebuild(ctx context.Context, m *Main, args []string) error {
 		fmt.Fprintln(m.Stdout, "ledger agrees with a rebuild from the stored orders")
 		return nil
 	}
-	r, err := a.engine.Rebuild(ctx)
+	r, err := a.engine.Rebuild(ctx, *reprice, *staff)
 	if err != nil {
 		return err
 	}

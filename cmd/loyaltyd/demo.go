@@ -14,12 +14,14 @@ import (
 
 	"github.com/loyaltyd/loyaltyd/commerce"
 	"github.com/loyaltyd/loyaltyd/connectors/memory"
+	"github.com/loyaltyd/loyaltyd/store"
 	"github.com/loyaltyd/loyaltyd/sync"
 	"github.com/loyaltyd/loyaltyd/synth"
 )
 
 // demoConfig is the configuration the demo writes next to its database:
-// the same file format a real installation uses.
+// the same file format a real installation uses. The campaign's dates
+// fall in the year the demo replays.
 const demoConfig = `# loyaltyd demo: a synthetic store on the in-process memory platform.
 # A real installation names a shopify or woocommerce store here instead.
 database: ./loyaltyd.db
@@ -31,10 +33,30 @@ stores:
 program:
   currency: USD
   enrollment: open
+  holdout_percent: 10          # a control group, to measure the program's lift
   earn:
-    points_per_unit: 1        # 1 point per dollar of merchandise
-    pending_days: 14          # points become spendable 14 days after the order
+    points_per_unit: 1         # 1 point per dollar of merchandise
+    pending_days: 14           # points become spendable 14 days after the order
     first_order_bonus: 50
+    multipliers:
+      - {vendor: Kestrel, factor: 2}
+    campaigns:
+      - {name: double-days, from: %s, to: %s, factor: 2}
+  tiers:
+    window_days: 365
+    grace_days: 30
+    levels:
+      - {name: silver, min_spend: 250}
+      - {name: gold, min_spend: 1000, min_orders: 4, earn_factor: 1.25}
+  rewards:
+    - {id: five-off, name: "$$5 off", points: 500, type: fixed_amount, value: 5, expires_after_days: 90}
+    - {id: free-shipping, points: 300, type: free_shipping, budget_value: 6}
+    - {id: ten-percent, name: "10 %% off", points: 1500, type: percentage, value: 10, min_order: 50}
+  auto_redeem: {reward: five-off, monthly_budget: 250}
+  referrals:
+    referrer_points: 250
+    friend_reward: {type: fixed_amount, value: 10, min_order: 40}
+  expiry: {inactive_days: 365, warn_days: 30}
   tags:
     prefix: "loyalty-"
 `
@@ -63,13 +85,15 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 	} else if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
+	end := m.Now().UTC().Truncate(24 * time.Hour)
+	start := end.AddDate(-1, 0, 0)
+	campaign := end.AddDate(0, 0, -60)
 	cfgPath := filepath.Join(*dir, "loyaltyd.yaml")
-	if err := os.WriteFile(cfgPath, []byte(demoConfig), 0o644); err != nil {
+	cfgText := fmt.Sprintf(demoConfig, campaign.Format(time.DateOnly), campaign.AddDate(0, 0, 2).Format(time.DateOnly))
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
 		return err
 	}
 
-	end := m.Now().UTC().Truncate(24 * time.Hour)
-	start := end.AddDate(-1, 0, 0)
 	gen, err := synth.Generate(synth.Options{Seed: *seed, Customers: *customers, Start: start, End: end})
 	if err != nil {
 		return err
@@ -98,10 +122,11 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	clock.live()
-	fmt.Fprintf(w, "Replayed the year week by week in %s: %d sync passes read %d customer and %d order versions,\n"+
-		"wrote %d ledger entries and delivered %d tags to the store.\n\n",
-		time.Since(began).Round(time.Millisecond), r.passes, r.CustomersRead, r.OrdersRead, r.Entries, r.Delivered)
-	if err := printSummary(ctx, m, a, platform); err != nil {
+	fmt.Fprintf(w, "Replayed the year week by week in %s: %d sync passes read %s customer and %s order versions,\n"+
+		"wrote %s ledger entries and delivered %s write-backs (tags, fields, codes) to the store.\n\n",
+		time.Since(began).Round(100*time.Millisecond), r.passes, thousands(int64(r.CustomersRead)), thousands(int64(r.OrdersRead)),
+		thousands(int64(r.Entries)), thousands(int64(r.Delivered)))
+	if err := printSummary(ctx, m, a, platform, gen.Customers); err != nil {
 		return err
 	}
 	if *once {
@@ -111,37 +136,77 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 	return demoLive(ctx, m, a, platform, gen, *seed, *every)
 }
 
-func printSummary(ctx context.Context, m *Main, a *app, platform *memory.Platform) error {
+func printSummary(ctx context.Context, m *Main, a *app, platform *memory.Platform, customers []commerce.Customer) error {
 	w := m.Stdout
 	s, err := a.engine.Summarize(ctx, "demo", 5)
 	if err != nil {
 		return err
 	}
-	earned := s.PointsBy[commerce.KindEarn]
-	bonus := s.PointsBy[commerce.KindBonus]
-	back := -(s.PointsBy[commerce.KindAdjustRefund] + s.PointsBy[commerce.KindAdjustCancel])
-	fmt.Fprintf(w, "Customers     %s, of whom %s members\n", thousands(int64(s.Counts.Customers)), thousands(int64(s.Counts.Members)))
+	n := func(v int) string { return thousands(int64(v)) }
+	p := func(v int64) string { return thousands(v) }
+	fmt.Fprintf(w, "Customers     %s: %s members, %s in the holdout group (never enrolled: the control that measures the program's lift)\n",
+		n(s.Counts.Customers), n(s.Counts.Members), n(s.Counts.Holdout))
 	fmt.Fprintf(w, "Orders        %s: %s paid, %s partly refunded, %s refunded, %s cancelled, %s unpaid\n",
-		thousands(int64(s.Counts.Orders)), thousands(int64(s.Orders.Paid)), thousands(int64(s.Orders.PartlyRefunded)),
-		thousands(int64(s.Orders.Refunded)), thousands(int64(s.Orders.Cancelled)), thousands(int64(s.Orders.Unpaid)))
-	fmt.Fprintf(w, "Points        %s earned on orders + %s first-order bonuses, %s taken back on refunds and cancellations\n",
-		thousands(earned), thousands(bonus), thousands(back))
-	fmt.Fprintf(w, "Outstanding   %s points: %s available, %s pending (not spendable until 14 days after their order)\n\n",
-		thousands(s.Available+s.Pending), thousands(s.Available), thousands(s.Pending))
+		n(s.Counts.Orders), n(s.Orders.Paid), n(s.Orders.PartlyRefunded), n(s.Orders.Refunded), n(s.Orders.Cancelled), n(s.Orders.Unpaid))
+	by := s.PointsBy
+	fmt.Fprintf(w, "Points        %s earned on orders, %s first-order bonuses, %s for referrals, %s by staff;\n",
+		p(by[commerce.KindEarn]), p(by[commerce.KindBonus]), p(by[commerce.KindReferral]), p(by[commerce.KindManual]))
+	fmt.Fprintf(w, "              %s taken back on refunds and cancellations, %s spent on rewards, %s expired\n",
+		p(-(by[commerce.KindAdjustRefund] + by[commerce.KindAdjustCancel])), p(-(by[commerce.KindRedeem] + by[commerce.KindRedeemReturn])),
+		p(-by[commerce.KindExpire]))
+	fmt.Fprintf(w, "Outstanding   %s points: %s available, %s pending (spendable 14 days after their order)\n",
+		p(s.Available+s.Pending), p(s.Available), p(s.Pending))
+	var tiers []string
+	for _, l := range a.cfg.Program.Tiers.Levels {
+		tiers = append(tiers, fmt.Sprintf("%s %s", n(s.Tiers[l.Name]), l.Name))
+	}
+	fmt.Fprintf(w, "Tiers         %s members without a tier, %s\n", n(s.Tiers[""]), strings.Join(tiers, ", "))
+	r := s.Redemptions
+	issued := 0
+	for _, v := range r {
+		issued += v
+	}
+	fmt.Fprintf(w, "Rewards       %s codes issued (%s used, %s not used yet, %s expired, %s refused by the store)\n",
+		n(issued), n(r["used"]), n(r["created"]+r["issued"]), n(r["expired"]), n(r["failed"]))
+	f := s.Referrals
+	fmt.Fprintf(w, "Referrals     %s rewarded, %s pending, %s cancelled, %s refused (self-referrals and repeat buyers)\n",
+		n(f["rewarded"]), n(f["pending"]), n(f["cancelled"]), n(f["refused"]))
+	fmt.Fprintf(w, "Segments      A %s · B %s · C %s buyers of the last 365 days (A: the top 20 %% by spend)\n\n",
+		n(s.Segments["a"]), n(s.Segments["b"]), n(s.Segments["c"]))
+
 	fmt.Fprintln(w, "Top customers by points")
 	fmt.Fprintf(w, "  %-20s %6s %7s %16s %10s %8s\n", "Customer", "Id", "Orders", "Eligible spend", "Available", "Pending")
 	for _, t := range s.Top {
 		fmt.Fprintf(w, "  %-20s %6s %7d %16s %10s %8s\n", t.Name, t.CustomerID, t.Orders, money(t.Eligible),
 			thousands(t.Balance.Available), thousands(t.Balance.Pending))
 	}
-	tags := 0
-	for _, wr := range platform.Writes() {
-		if wr.Op == memory.OpAddTags {
-			tags++
+
+	tagged, tags := 0, map[string]int{}
+	for _, c := range customers {
+		ours := false
+		for _, t := range platform.Tags(c.ID) {
+			if !a.cfg.Program.IsProgramTag(t) {
+				continue
+			}
+			ours = true
+			name := strings.TrimPrefix(t, a.cfg.Program.Tags.Prefix)
+			if i := strings.IndexByte(name, '-'); i > 0 && name != "reward-ready" && name != "points-expiring" {
+				name = name[:i] + "-…"
+			}
+			tags[name]++
+		}
+		if ours {
+			tagged++
 		}
 	}
-	fmt.Fprintf(w, "\nWritten back to the store: the %q tag on %s customers; no discount codes (the demo program has no rewards yet).\n",
-		a.cfg.Program.Tag("member"), thousands(int64(tags)))
+	var names []string
+	for k, v := range tags {
+		names = append(names, fmt.Sprintf("%s %s", k, n(v)))
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "\nOn the store now: program tags on %s customers (%s),\n", n(tagged), strings.Join(names, ", "))
+	fmt.Fprintf(w, "loyalty fields (balance, tier, codes) on their records, and %s discount codes (rewards and referral codes).\n",
+		n(len(platform.Discounts())))
 	if len(s.Top) > 0 {
 		fmt.Fprintf(w, "\nAsk why a customer has their points:\n  loyaltyd customer -c %s --email %s\n", a.cfg.File, s.Top[0].Email)
 	}
@@ -183,16 +248,38 @@ type replayReport struct {
 }
 
 // replayYear puts the generated store on the platform as it happened, one
-// week at a time, and runs a sync pass after each week.
+// week at a time, and runs a sync pass after each week. Along the way some
+// first orders use a member's referral code (a few of them the referrer's
+// own, which the program refuses), and members use the reward codes they
+// were issued.
 func replayYear(ctx context.Context, a *app, platform *memory.Platform, clock *demoClock, gen synth.Store, start, end time.Time) (replayReport, error) {
 	var total replayReport
+	rng := rand.New(rand.NewPCG(7, 11))
+	prog := &a.cfg.Program
 	var versions []commerce.Order
+	seen := map[string]bool{}
+	var referrers []string
 	for _, o := range gen.Orders {
-		versions = append(versions, synth.History(o)...)
+		hist := synth.History(o)
+		if !seen[o.CustomerID] && len(referrers) > 0 && rng.IntN(100) < 12 {
+			referrer := referrers[rng.IntN(len(referrers))]
+			if rng.IntN(8) == 0 {
+				referrer = o.CustomerID // a customer trying their own code
+			}
+			for i := range hist {
+				hist[i].Codes = append(hist[i].Codes, commerce.CodeUse{Code: prog.ReferralCode("demo", referrer)})
+			}
+		}
+		if !seen[o.CustomerID] && !prog.InHoldout("demo", o.CustomerID) {
+			referrers = append(referrers, o.CustomerID)
+		}
+		seen[o.CustomerID] = true
+		versions = append(versions, hist...)
 	}
 	sort.SliceStable(versions, func(i, j int) bool { return versions[i].UpdatedAt.Before(versions[j].UpdatedAt) })
 	customers := append([]commerce.Customer(nil), gen.Customers...)
 	sort.SliceStable(customers, func(i, j int) bool { return customers[i].CreatedAt.Before(customers[j].CreatedAt) })
+	usedCodes := map[string]bool{}
 	for t := start.AddDate(0, 0, 7); ; t = t.AddDate(0, 0, 7) {
 		if t.After(end) {
 			t = end
@@ -203,9 +290,18 @@ func replayYear(ctx context.Context, a *app, platform *memory.Platform, clock *d
 			platform.PutCustomer(c)
 			customers = customers[1:]
 		}
+		unused, err := unusedCodes(ctx, a)
+		if err != nil {
+			return total, err
+		}
 		for len(versions) > 0 && !versions[0].UpdatedAt.After(t) {
-			platform.PutOrder(versions[0])
+			o := versions[0]
 			versions = versions[1:]
+			if code, ok := unused[o.CustomerID]; ok && !usedCodes[code] && o.State == commerce.StatePaid && len(o.Refunds) == 0 && rng.IntN(2) == 0 {
+				useCode(&o, code, commerce.MustParseMoney("5.00", "USD"))
+				usedCodes[code] = true
+			}
+			platform.PutOrder(o)
 		}
 		clock.set(t.Add(time.Hour))
 		reports, err := a.engine.SyncOnce(ctx)
@@ -218,6 +314,35 @@ func replayYear(ctx context.Context, a *app, platform *memory.Platform, clock *d
 			return total, nil
 		}
 	}
+}
+
+// unusedCodes returns, per customer, one reward code issued and not used.
+func unusedCodes(ctx context.Context, a *app) (map[string]string, error) {
+	out := map[string]string{}
+	err := a.db.View(ctx, func(tx *store.Tx) error {
+		reds, err := tx.Redemptions("demo", "")
+		if err != nil {
+			return err
+		}
+		for _, r := range reds {
+			if r.Status == store.RedemptionCreated && r.RewardID == "five-off" {
+				out[r.CustomerID] = r.Code
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// useCode applies a fixed-amount code to an order's first line.
+func useCode(o *commerce.Order, code string, value commerce.Money) {
+	if len(o.Lines) == 0 || o.Lines[0].Net().Cmp(value) < 0 {
+		return
+	}
+	o.Lines = append([]commerce.LineItem(nil), o.Lines...)
+	o.Lines[0].Discount = o.Lines[0].Discount.Add(value)
+	o.Total = o.Total.Sub(value)
+	o.Codes = append(append([]commerce.CodeUse(nil), o.Codes...), commerce.CodeUse{Code: code, Amount: value})
 }
 
 // demoLive places a new order every so often and syncs it, until ctx ends.

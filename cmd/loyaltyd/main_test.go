@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,7 +68,10 @@ stores:
     instance: `+name+`
 program:
   currency: USD
+  launch: 2026-01-01
   earn: {points_per_unit: 1, pending_days: 14, first_order_bonus: 100}
+  rewards:
+    - {id: five-off, points: 500, type: fixed_amount, value: 5, expires_after_days: 30}
 `)
 	return cfg, p
 }
@@ -153,7 +157,7 @@ func TestSyncCustomerRebuild(t *testing.T) {
 	if !strings.Contains(out, "shop: 2 customers and 3 orders read") {
 		t.Errorf("sync output %q", out)
 	}
-	if got := p.Tags("c1"); len(got) != 1 || got[0] != "loyalty-member" {
+	if got := p.Tags("c1"); !slices.Contains(got, "loyalty-member") {
 		t.Errorf("tags of c1 on the platform: %v", got)
 	}
 	// A second pass changes nothing.
@@ -240,7 +244,7 @@ func TestDemoOnce(t *testing.T) {
 	if m == nil || m[1] == "0" {
 		t.Fatalf("demo summary has no points:\n%s", out)
 	}
-	for _, want := range []string{"Top customers by points", "loyalty-member", "loyaltyd customer -c"} {
+	for _, want := range []string{"Top customers by points", "member 55", "Tiers ", "Rewards ", "Referrals ", "Segments ", "loyaltyd customer -c"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo summary lacks %q:\n%s", want, out)
 		}
@@ -314,5 +318,45 @@ func TestRunServesHealthAndStopsOnCancel(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "ann@example.com") {
 		t.Errorf("an e-mail address reached the log")
+	}
+}
+
+func TestAdjustAndRedeem(t *testing.T) {
+	cfg, p := memoryStore(t)
+	if code, _, errOut := run(t, nil, "sync", "--once", "-c", cfg); code != 0 {
+		t.Fatalf("sync: %s", errOut)
+	}
+	env := map[string]string{"LOYALTYD_STAFF": "dana"}
+	code, out, errOut := run(t, env, "adjust", "-c", cfg, "--email", "ann@example.com", "--points", "400", "--reason", "parcel lost")
+	if code != 0 || !strings.Contains(out, "+400 points") || !strings.Contains(out, "590 available") {
+		t.Fatalf("adjust: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = run(t, env, "redeem", "-c", cfg, "--email", "ann@example.com", "--reward", "five-off")
+	if code != 0 || !strings.Contains(out, "code LOY-") || !strings.Contains(out, "Written to the store") {
+		t.Fatalf("redeem: %d %q %q", code, out, errOut)
+	}
+	if n := len(p.Discounts()); n != 1 {
+		t.Errorf("the platform has %d discount codes, want 1", n)
+	}
+	if code, _, errOut := run(t, env, "redeem", "-c", cfg, "--email", "ann@example.com", "--reward", "five-off"); code != 1 || !strings.Contains(errOut, "not enough points") {
+		t.Errorf("second redeem: %d %q, want exit 1 and the reason", code, errOut)
+	}
+	if code, _, errOut := run(t, env, "redeem", "-c", cfg, "--email", "ann@example.com", "--reward", "ten-off"); code != 2 || !strings.Contains(errOut, "five-off") {
+		t.Errorf("unknown reward: %d %q, want exit 2 listing the rewards", code, errOut)
+	}
+	if code, _, errOut := run(t, nil, "adjust", "-c", cfg, "--email", "ann@example.com", "--points", "5", "--reason", "x", "--staff", ""); code != 2 {
+		t.Errorf("adjust without staff: %d %q", code, errOut)
+	}
+	_, out, _ = run(t, nil, "customer", "-c", cfg, "--email", "ann@example.com")
+	for _, want := range []string{"parcel lost (by dana)", "Unused reward five-off: code LOY-", "90 available"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("customer card lacks %q:\n%s", want, out)
+		}
+	}
+	if code, out, _ := run(t, nil, "rebuild", "--check", "-c", cfg); code != 0 {
+		t.Errorf("rebuild --check: %s", out)
+	}
+	if code, _, errOut := run(t, nil, "rebuild", "--reprice", "-c", cfg); code != 2 || !strings.Contains(errOut, "--staff") {
+		t.Errorf("reprice without staff: %d %q", code, errOut)
 	}
 }

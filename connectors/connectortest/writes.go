@@ -127,6 +127,7 @@ func wantTags(t *testing.T, f Fake, want ...string) {
 func (s *suite) discountTests() []test {
 	return []test{
 		{"EnsureTwice", s.discountEnsureTwice},
+		{"Shared", s.discountShared},
 		{"CaseInsensitive", s.discountCaseInsensitive},
 		{"NotFound", s.discountNotFound},
 		{"Rejected", s.discountRejected},
@@ -186,6 +187,20 @@ func (s *suite) discountEnsureTwice(t *testing.T) {
 	first := ensure(t, dw, d)
 	if again := ensure(t, dw, d); again != first {
 		t.Errorf("second EnsureDiscount returned id %q, want the first one's %q", again, first)
+	}
+	wantCreations(t, f, d.Code, 1)
+}
+
+// discountShared: a member's referral code is shared (any customer may
+// use it once, nobody is its customer); it is created once like any other.
+func (s *suite) discountShared(t *testing.T) {
+	f, dw := s.discountWriter(t)
+	addMember(t, f)
+	d := commerce.DiscountCode{Code: "REF-SHARED-0001", Type: commerce.DiscountFixedAmount, Amount: usd(1000),
+		StartsAt: base, Shared: true, OwnerID: memberID, Title: "Referral from a member"}
+	first := ensure(t, dw, d)
+	if again := ensure(t, dw, d); again != first {
+		t.Errorf("second EnsureDiscount of a shared code returned id %q, want %q", again, first)
 	}
 	wantCreations(t, f, d.Code, 1)
 }

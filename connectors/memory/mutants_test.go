@@ -55,7 +55,7 @@ var mutants = map[string][]string{
 	"tags-replace-all":   {"TagWriter/AddKeepsOthers", "TagWriter/AddTwice"},
 	"tags-remove-all":    {"TagWriter/Remove", "TagWriter/TransientFaults", "TagWriter/WriteThenFail"},
 	"fields-replace-all": {"MetafieldWriter/SetAndOverwrite"},
-	"discount-fresh-id":  {"DiscountWriter/EnsureTwice", "DiscountWriter/CaseInsensitive", "DiscountWriter/WriteThenFail", "DiscountWriter/TransientFaults"},
+	"discount-fresh-id":  {"DiscountWriter/EnsureTwice", "DiscountWriter/Shared", "DiscountWriter/CaseInsensitive", "DiscountWriter/WriteThenFail", "DiscountWriter/TransientFaults"},
 	"discount-per-case":  {"DiscountWriter/CaseInsensitive"},
 	// Webhooks.
 	"webhook-unverified":       {"WebhookSource/Forged", "WebhookSource/Unsigned", "WebhookSource/Tampered"},

@@ -588,8 +588,12 @@ func (p *Platform) ensureDiscount(d commerce.DiscountCode) (string, error) {
 	if err := validateDiscount(d); err != nil {
 		return "", fmt.Errorf("code %s: %w: %w", d.Code, connectors.ErrRejected, err)
 	}
-	if _, ok := p.customers[d.CustomerID]; !ok {
-		return "", fmt.Errorf("code %s: customer %s: %w", d.Code, d.CustomerID, connectors.ErrNotFound)
+	// A shared (referral) code is restricted to nobody; any other code to
+	// its customer, who must exist.
+	if who := d.CustomerID; !d.Shared || who != "" {
+		if _, ok := p.customers[who]; !ok {
+			return "", fmt.Errorf("code %s: customer %s: %w", d.Code, who, connectors.ErrNotFound)
+		}
 	}
 	id := p.nextID("discount")
 	p.discounts[foldCode(d.Code)] = discount{id: id, code: d}
@@ -600,7 +604,7 @@ func (p *Platform) ensureDiscount(d commerce.DiscountCode) (string, error) {
 
 // validateDiscount refuses what a platform's discount API refuses.
 func validateDiscount(d commerce.DiscountCode) error {
-	if d.CustomerID == "" {
+	if d.CustomerID == "" && !d.Shared {
 		return errors.New("no customer to restrict the code to")
 	}
 	switch d.Type {

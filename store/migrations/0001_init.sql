@@ -2,11 +2,15 @@
 -- Times are TEXT in UTC with fixed-width nanoseconds
 -- (2006-01-02T15:04:05.000000000Z), so they sort as strings.
 
+-- stores: created_at is when loyaltyd first synced the store (the
+-- program's launch unless the configuration names one); last_daily is the
+-- last day (in the program's time zone) the daily re-evaluation ran.
 CREATE TABLE stores (
 	id             TEXT PRIMARY KEY,
 	platform       TEXT NOT NULL,
 	created_at     TEXT NOT NULL,
-	uninstalled_at TEXT
+	uninstalled_at TEXT,
+	last_daily     TEXT NOT NULL DEFAULT ''
 ) STRICT;
 
 CREATE TABLE customers (
@@ -47,19 +51,85 @@ CREATE TABLE orders (
 	data          TEXT NOT NULL,
 	raw           BLOB,
 	snapshot      TEXT,
+	-- eligible_minor is what the order counts for (the rules' eligible
+	-- amount, derived from data), kept so that tiers and segments are sums.
+	eligible_minor INTEGER NOT NULL DEFAULT 0,
 	first_seen_at TEXT NOT NULL,
 	deleted_at    TEXT,
 	PRIMARY KEY (store_id, id)
 ) STRICT;
 CREATE INDEX orders_customer ON orders (store_id, customer_id, processed_at);
+CREATE INDEX orders_processed ON orders (store_id, processed_at);
 CREATE INDEX orders_updated ON orders (store_id, updated_at, id);
 
+-- members: every customer the program has placed, in a cohort (member,
+-- holdout, not_invited), with their tier, segment, referral code, and the
+-- tags and fields last queued for the platform (so that only changes are
+-- written).
 CREATE TABLE members (
-	store_id    TEXT NOT NULL REFERENCES stores(id),
-	customer_id TEXT NOT NULL,
-	enrolled_at TEXT NOT NULL,
+	store_id       TEXT NOT NULL REFERENCES stores(id),
+	customer_id    TEXT NOT NULL,
+	cohort         TEXT NOT NULL CHECK (cohort IN ('member', 'holdout', 'not_invited')),
+	enrolled_at    TEXT,
+	tier           TEXT NOT NULL DEFAULT '',
+	tier_since     TEXT,
+	tier_below     TEXT,
+	abc            TEXT NOT NULL DEFAULT '',
+	rfm            TEXT NOT NULL DEFAULT '',
+	referral_code  TEXT,
+	tags_written   TEXT NOT NULL DEFAULT '[]',
+	fields_written TEXT NOT NULL DEFAULT '{}',
+	-- review_at is the next time the member's standing can change by the
+	-- passing of time alone (points leaving pending, an order leaving the
+	-- tier window, a grace period or expiry ending): the daily
+	-- re-evaluation looks only at members whose time has come.
+	review_at      TEXT,
+	updated_at     TEXT NOT NULL,
 	PRIMARY KEY (store_id, customer_id)
 ) STRICT;
+CREATE INDEX members_review ON members (store_id, review_at);
+CREATE UNIQUE INDEX members_referral_code ON members (store_id, referral_code) WHERE referral_code IS NOT NULL;
+
+-- redemptions: rewards bought with points, each with its discount code.
+CREATE TABLE redemptions (
+	id            INTEGER PRIMARY KEY,
+	store_id      TEXT NOT NULL REFERENCES stores(id),
+	customer_id   TEXT NOT NULL,
+	reward_id     TEXT NOT NULL,
+	points        INTEGER NOT NULL CHECK (points > 0),
+	code          TEXT,
+	value_minor   INTEGER NOT NULL DEFAULT 0,
+	currency      TEXT NOT NULL DEFAULT '',
+	auto          INTEGER NOT NULL DEFAULT 0,
+	actor         TEXT NOT NULL DEFAULT '',
+	status        TEXT NOT NULL CHECK (status IN ('issued', 'created', 'used', 'expired', 'failed')),
+	reason        TEXT NOT NULL DEFAULT '',
+	created_at    TEXT NOT NULL,
+	expires_at    TEXT,
+	delivered_at  TEXT,
+	used_at       TEXT,
+	used_order_id TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE UNIQUE INDEX redemptions_code ON redemptions (store_id, code) WHERE code IS NOT NULL;
+CREATE INDEX redemptions_customer ON redemptions (store_id, customer_id, id);
+
+-- referrals: friends' first orders that used a member's referral code.
+CREATE TABLE referrals (
+	store_id        TEXT NOT NULL REFERENCES stores(id),
+	friend_order_id TEXT NOT NULL,
+	referrer_id     TEXT NOT NULL,
+	friend_id       TEXT NOT NULL DEFAULT '',
+	code            TEXT NOT NULL,
+	points          INTEGER NOT NULL DEFAULT 0,
+	status          TEXT NOT NULL CHECK (status IN ('pending', 'rewarded', 'cancelled', 'refused')),
+	reason          TEXT NOT NULL DEFAULT '',
+	created_at      TEXT NOT NULL,
+	available_at    TEXT,
+	rewarded_at     TEXT,
+	PRIMARY KEY (store_id, friend_order_id)
+) STRICT;
+CREATE INDEX referrals_referrer ON referrals (store_id, referrer_id);
+CREATE INDEX referrals_status ON referrals (store_id, status);
 
 -- The points ledger is append-only. Entries form streams (one per thing
 -- worth points); each entry continues its stream: seq is the previous seq
@@ -125,6 +195,10 @@ CREATE TABLE outbox (
 	id              INTEGER PRIMARY KEY,
 	store_id        TEXT NOT NULL REFERENCES stores(id),
 	kind            TEXT NOT NULL,
+	-- lane orders the writes to one customer that must land in order
+	-- (tags after tags); an item waits while an earlier one of its lane is
+	-- undelivered.
+	lane            TEXT NOT NULL DEFAULT '',
 	customer_id     TEXT NOT NULL DEFAULT '',
 	key             TEXT,
 	payload         TEXT NOT NULL,
@@ -138,6 +212,7 @@ CREATE TABLE outbox (
 	UNIQUE (store_id, key)
 ) STRICT;
 CREATE INDEX outbox_due ON outbox (store_id, state, next_attempt_at, id);
+CREATE INDEX outbox_lane ON outbox (store_id, customer_id, lane, state, id);
 
 CREATE TABLE audit (
 	id          INTEGER PRIMARY KEY,
