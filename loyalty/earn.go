@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -148,15 +147,16 @@ type Entitlement struct {
 	// AvailableAt is when the order's points stop being pending.
 	AvailableAt time.Time
 
-	elig   EligibleAmount
-	groups []lineGroup
+	// currency is the program's, which Reason computes again with.
+	currency string
 }
 
-// lineGroup is the eligible amount of the lines that share a factor.
+// lineGroup is the eligible amount of the lines that share a multiplier
+// (multiplier is its index in the snapshot, -1 for none).
 type lineGroup struct {
-	factor Decimal
-	label  string
-	amount commerce.Money
+	factor     Decimal
+	multiplier int
+	amount     commerce.Money
 }
 
 // Entitle computes what an order is worth under its snapshot: floor(Σ over
@@ -166,69 +166,80 @@ type lineGroup struct {
 // same answer. Reason explains the result; it is built only when asked,
 // since most re-evaluations (duplicates, polls) change nothing.
 func Entitle(o *commerce.Order, snap Snapshot, programCurrency string) Entitlement {
-	ent := Entitlement{AvailableAt: o.ProcessedTime().AddDate(0, 0, snap.PendingDays)}
-	ent.elig = Eligible(o, programCurrency)
-	ent.Eligible = ent.elig.Amount
-	if ent.elig.Why != "" {
+	ent := Entitlement{AvailableAt: o.ProcessedTime().AddDate(0, 0, snap.PendingDays), currency: programCurrency}
+	var buf [8]commerce.Money
+	lines := buf[:]
+	if len(o.Lines) > len(buf) {
+		lines = make([]commerce.Money, len(o.Lines))
+	}
+	lines = lines[:len(o.Lines)]
+	elig := eligibleInto(o, programCurrency, lines)
+	ent.Eligible = elig.Amount
+	if elig.Why != "" {
 		return ent
 	}
+	var gbuf [4]lineGroup
+	groups := group(o, lines, snap, gbuf[:0])
 	exp, _ := commerce.Exponent(o.Currency)
-	var buf [4]lineGroup
-	groups := buf[:0]
-	for i, amount := range ent.elig.Lines {
+	var sum points128
+	for _, g := range groups {
+		sum.addProduct(uint64(g.amount.Minor), snap.PointsPerUnit, g.factor)
+	}
+	ent.Earn = sum.floor(pow10(exp), snap.TierFactor.Or(One), snap.CampaignFactor.Or(One))
+	return ent
+}
+
+// group sums the eligible amounts of lines that share a multiplier.
+func group(o *commerce.Order, lines []commerce.Money, snap Snapshot, groups []lineGroup) []lineGroup {
+	for i, amount := range lines {
 		if amount.Sign() <= 0 {
 			continue
 		}
-		f, lbl := lineFactor(&o.Lines[i], snap.Multipliers)
+		f, m := lineFactor(&o.Lines[i], snap.Multipliers)
 		found := false
 		for g := range groups {
-			if groups[g].factor.micro == f.micro && groups[g].label == lbl {
+			if groups[g].multiplier == m {
 				groups[g].amount = groups[g].amount.Add(amount)
 				found = true
 				break
 			}
 		}
 		if !found {
-			groups = append(groups, lineGroup{factor: f, label: lbl, amount: amount})
+			groups = append(groups, lineGroup{factor: f, multiplier: m, amount: amount})
 		}
 	}
-	var sum points128
-	for _, g := range groups {
-		sum.addProduct(uint64(g.amount.Minor), snap.PointsPerUnit, g.factor)
-	}
-	ent.Earn = sum.floor(pow10(exp), snap.TierFactor.Or(One), snap.CampaignFactor.Or(One))
-	ent.groups = groups
-	return ent
+	return groups
 }
 
 // Reason explains the entitlement of order o under snap in words, with its
 // arithmetic: "Order #1042: 84.50 USD × 1 pt × 1.5 (gold) = 126 pts".
 func (ent Entitlement) Reason(o *commerce.Order, snap Snapshot) string {
 	label := OrderLabel(o)
-	if ent.elig.Why != "" {
-		return label + ": " + ent.elig.Why + ": 0 pts"
+	elig := Eligible(o, ent.currency)
+	if elig.Why != "" {
+		return label + ": " + elig.Why + ": 0 pts"
 	}
-	groups := slices.Clone(ent.groups)
+	groups := group(o, elig.Lines, snap, nil)
 	sort.SliceStable(groups, func(i, j int) bool { return groups[i].factor.Cmp(groups[j].factor) > 0 })
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: ", label)
-	if !ent.elig.Refunded.IsZero() {
-		fmt.Fprintf(&b, "%s − %s refunded = ", ent.elig.Gross, ent.elig.Refunded.Decimal())
+	if !elig.Refunded.IsZero() {
+		fmt.Fprintf(&b, "%s − %s refunded = ", elig.Gross, elig.Refunded.Decimal())
 	}
-	if len(groups) > 1 || len(groups) == 1 && groups[0].label != "" {
+	if len(groups) > 1 || len(groups) == 1 && groups[0].multiplier >= 0 {
 		b.WriteString("(")
 		for i, g := range groups {
 			if i > 0 {
 				b.WriteString(" + ")
 			}
 			b.WriteString(g.amount.String())
-			if g.label != "" {
-				fmt.Fprintf(&b, " × %s (%s)", g.factor, g.label)
+			if g.multiplier >= 0 {
+				fmt.Fprintf(&b, " × %s (%s)", g.factor, snap.Multipliers[g.multiplier].Label())
 			}
 		}
 		b.WriteString(")")
 	} else {
-		b.WriteString(ent.elig.Amount.String())
+		b.WriteString(elig.Amount.String())
 	}
 	fmt.Fprintf(&b, " × %s pt", snap.PointsPerUnit)
 	if snap.Tier != "" && snap.TierFactor.Cmp(One) != 0 {
@@ -242,16 +253,15 @@ func (ent Entitlement) Reason(o *commerce.Order, snap Snapshot) string {
 }
 
 // lineFactor returns the highest factor among the multipliers matching
-// the line, and its label; 1 and "" when none matches.
-func lineFactor(l *commerce.LineItem, ms []Multiplier) (Decimal, string) {
-	best, label := One, ""
-	matched := false
-	for _, m := range ms {
-		if m.Matches(l) && (!matched || m.Factor.Cmp(best) > 0) {
-			best, label, matched = m.Factor, m.Label(), true
+// the line, and the multiplier's index; 1 and -1 when none matches.
+func lineFactor(l *commerce.LineItem, ms []Multiplier) (Decimal, int) {
+	best, which := One, -1
+	for i, m := range ms {
+		if m.Matches(l) && (which < 0 || m.Factor.Cmp(best) > 0) {
+			best, which = m.Factor, i
 		}
 	}
-	return best, label
+	return best, which
 }
 
 // OrderLabel names an order in explanations: "Order #1042".

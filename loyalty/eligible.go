@@ -25,6 +25,18 @@ type EligibleAmount struct {
 // no lines). It is zero while the order is unpaid, and when it is
 // cancelled, voided, refunded in full, a test order, or in another currency.
 func Eligible(o *commerce.Order, programCurrency string) EligibleAmount {
+	lines := make([]commerce.Money, len(o.Lines))
+	e := eligibleInto(o, programCurrency, lines)
+	if e.Why == "" {
+		e.Lines = lines
+	}
+	return e
+}
+
+// eligibleInto is Eligible writing the per-line amounts into lines (of
+// the order's length) instead of allocating them, so that a caller can
+// keep them on its stack; the result's Lines is nil.
+func eligibleInto(o *commerce.Order, programCurrency string, lines []commerce.Money) EligibleAmount {
 	zero := commerce.Money{Currency: o.Currency}
 	e := EligibleAmount{Amount: zero, Gross: zero, Refunded: zero}
 	switch {
@@ -44,7 +56,6 @@ func Eligible(o *commerce.Order, programCurrency string) EligibleAmount {
 	if e.Why != "" {
 		return e
 	}
-	lines := make([]commerce.Money, len(o.Lines))
 	for i, l := range o.Lines {
 		lines[i] = zero
 		if l.GiftCard {
@@ -88,7 +99,6 @@ func Eligible(o *commerce.Order, programCurrency string) EligibleAmount {
 		}
 		e.Refunded = e.Refunded.Add(merch)
 	}
-	e.Lines = lines
 	e.Amount = e.Gross.Sub(e.Refunded)
 	return e
 }
