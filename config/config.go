@@ -331,9 +331,11 @@ func (r *reader) program(err error, prefix string) {
 		return
 	}
 	for _, fe := range fes {
-		path := prefix
-		for seg := range strings.SplitSeq(fe.Path, ".") {
-			path = join(path, seg)
+		// loyalty's paths are written as config paths already
+		// ("tiers.levels[2].name"): put them under the prefix as they are.
+		path := fe.Path
+		if prefix != "" {
+			path = prefix + "." + fe.Path
 		}
 		msg := fe.Msg
 		if h, hidden := r.src.hidden(path); hidden && r.src.nodes[path] != nil && r.src.nodes[path].Value != "" {

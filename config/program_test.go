@@ -120,3 +120,21 @@ func TestLoadProgramErrors(t *testing.T) {
 		t.Errorf("LoadProgram of a missing file: error = %v, want fs.ErrNotExist naming %s", err, missing)
 	}
 }
+
+// TestProgramErrorsInListsKeepTheirLine checks that a program mistake
+// inside a list (a tier level) is named by its real path and line.
+func TestProgramErrorsInListsKeepTheirLine(t *testing.T) {
+	t.Parallel()
+	src := `database: ./l.db
+program:
+  currency: USD
+  tiers:
+    levels:
+      - {name: gold, min_spend: 500}
+      - {name: silver, min_spend: 100}
+`
+	_, err := config.Parse("t.yaml", []byte(src), options(nil))
+	if err == nil || !strings.Contains(err.Error(), "t.yaml:7: program.tiers.levels[1]: level \"silver\" must ask for more") {
+		t.Errorf("Parse = %v", err)
+	}
+}
