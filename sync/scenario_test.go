@@ -40,6 +40,7 @@ import (
 //	                         referrals, daily re-evaluation, write-backs)
 //	redeem CUSTOMER REWARD [fails: TEXT]
 //	adjust CUSTOMER POINTS REASON... [fails: TEXT]
+//	reprice                  the owner applies today's program to history (rebuild --reprice)
 //	refuse-codes             the platform refuses every discount code from now on
 //	ledger CUSTOMER: KIND POINTS [#ORDER], ...     the whole ledger, in order ("ledger ann: none")
 //	balance CUSTOMER: available=N pending=N earned=N redeemed=N expired=N   (any of them)
@@ -263,6 +264,11 @@ func (s *scenario) step(line string) {
 		case wantFail != "" && (err == nil || !strings.Contains(err.Error(), wantFail)):
 			s.fail("adjust: got %v, want an error containing %q", err, wantFail)
 		}
+	case "reprice":
+		if _, err := s.engine.Rebuild(ctx, true, "dana"); err != nil {
+			s.fatal("reprice: %v", err)
+		}
+		s.checkRebuild()
 	case "refuse-codes":
 		s.platform.FailNext(memory.OpEnsureDiscount, 1000, fmt.Errorf("price rule invalid: %w", connectors.ErrRejected))
 	default:
