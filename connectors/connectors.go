@@ -127,6 +127,28 @@ type WebhookSource interface {
 	DecodeWebhook(header http.Header, body []byte) (commerce.Event, error)
 }
 
+// WebhookSubscriber is implemented by connectors that can subscribe the
+// store's platform to loyaltyd's webhook endpoint (Options.WebhookURL).
+type WebhookSubscriber interface {
+	// EnsureWebhooks makes sure the platform delivers every topic the
+	// connector acts on to the webhook URL: it creates what is missing and
+	// re-activates what the platform disabled after failed deliveries. It
+	// is safe to call again at any time. It returns ErrUnsupported when no
+	// webhook URL is configured.
+	EnsureWebhooks(ctx context.Context) (WebhookReport, error)
+}
+
+// WebhookReport says what EnsureWebhooks changed, by topic.
+type WebhookReport struct {
+	// Created lists the topics subscribed to.
+	Created []string
+	// Reactivated lists the topics whose subscription the platform had
+	// disabled and that are active again.
+	Reactivated []string
+	// Unchanged lists the topics already subscribed and active.
+	Unchanged []string
+}
+
 // Checker is implemented by connectors that can verify, before sync starts,
 // that the platform is reachable and the credentials carry what loyaltyd
 // needs.

@@ -28,6 +28,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// WebhookURL is the public address of this store's webhook endpoint,
+	// when the operator configured one (a WebhookSubscriber points the
+	// platform's subscriptions at it).
+	WebhookURL string
 }
 
 // Logger returns o.Log, or a logger that discards everything.

@@ -132,10 +132,11 @@ func (m *Main) openStores(ctx context.Context, cfg *config.Config, log *logrus.L
 	for i := range cfg.Stores {
 		s := &cfg.Stores[i]
 		conn, err := connectors.Open(ctx, s.Platform, connectors.Options{
-			StoreID: s.ID,
-			Decode:  s.Decode,
-			Log:     log.WithFields(logrus.Fields{"store": s.ID, "platform": s.Platform}),
-			Now:     m.Now,
+			StoreID:    s.ID,
+			Decode:     s.Decode,
+			Log:        log.WithFields(logrus.Fields{"store": s.ID, "platform": s.Platform}),
+			Now:        m.Now,
+			WebhookURL: s.WebhookURL,
 		})
 		if err != nil {
 			var cerr config.Errors

@@ -3,5 +3,6 @@
 package all
 
 import (
-	_ "github.com/loyaltyd/loyaltyd/connectors/memory" // register memory
+	_ "github.com/loyaltyd/loyaltyd/connectors/memory"      // register memory
+	_ "github.com/loyaltyd/loyaltyd/connectors/woocommerce" // register woocommerce
 )
