@@ -8,7 +8,9 @@ type EventKind string
 // The kinds of platform events loyaltyd acts on.
 const (
 	// EventOrder: an order was created or changed (paid, refunded,
-	// cancelled, edited); Order holds its new state.
+	// cancelled, edited); Order holds its new state, or is nil when the
+	// delivery names the order without it (a refund notice): the order is
+	// then read from the platform.
 	EventOrder EventKind = "order"
 	// EventOrderDeleted: an order was deleted; ResourceID names it.
 	EventOrderDeleted EventKind = "order_deleted"

@@ -78,6 +78,15 @@ type Connector interface {
 	Customers(ctx context.Context, c Cursor) (Page[commerce.Customer], error)
 }
 
+// OrderFetcher is implemented by connectors that can read one order by
+// id, so that a webhook naming an order without its state (a Shopify
+// refund notice) is applied at once instead of at the next poll.
+type OrderFetcher interface {
+	// Order returns the order's current state. It returns an error
+	// wrapping ErrNotFound when the platform has no such order.
+	Order(ctx context.Context, id string) (commerce.Order, error)
+}
+
 // TagWriter adds and removes customer tags one by one, never replacing the
 // customer's whole tag list.
 type TagWriter interface {

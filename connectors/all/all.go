@@ -4,5 +4,6 @@ package all
 
 import (
 	_ "github.com/loyaltyd/loyaltyd/connectors/memory"      // register memory
+	_ "github.com/loyaltyd/loyaltyd/connectors/shopify"     // register shopify
 	_ "github.com/loyaltyd/loyaltyd/connectors/woocommerce" // register woocommerce
 )
