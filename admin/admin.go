@@ -10,6 +10,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Pinger checks that the database answers.
@@ -19,12 +22,13 @@ type Pinger interface {
 
 // StoreHealth is one store's sync health as /readyz reports it.
 type StoreHealth struct {
-	Store     string    `json:"store"`
-	Healthy   bool      `json:"healthy"`
-	LastPass  time.Time `json:"last_pass,omitzero"`
-	LastError string    `json:"last_error,omitempty"`
-	Failures  int       `json:"failures"`
-	NextPass  time.Time `json:"next_pass,omitzero"`
+	Store       string    `json:"store"`
+	Healthy     bool      `json:"healthy"`
+	Uninstalled bool      `json:"uninstalled,omitempty"`
+	LastPass    time.Time `json:"last_pass,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	Failures    int       `json:"failures"`
+	NextPass    time.Time `json:"next_pass,omitzero"`
 }
 
 // StatusSource reports every store's sync health.
@@ -68,4 +72,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
+}
+
+// Metrics returns the handler of GET /metrics: the Prometheus text format
+// of what g gathers.
+func Metrics(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
 }

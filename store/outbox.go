@@ -175,3 +175,13 @@ func (tx *Tx) OutboxCounts(storeID string) (map[string]int, error) {
 	}
 	return counts, rows.Err()
 }
+
+// NextOutboxAttempt returns when the store's next pending item is due;
+// zero when nothing is pending.
+func (tx *Tx) NextOutboxAttempt(storeID string) (time.Time, error) {
+	var s sql.NullString
+	if err := tx.queryRow(`SELECT min(next_attempt_at) FROM outbox WHERE store_id = ? AND state = 'pending'`, storeID).Scan(&s); err != nil {
+		return time.Time{}, fmt.Errorf("store: next outbox attempt: %w", err)
+	}
+	return parseTS(s)
+}

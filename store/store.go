@@ -92,6 +92,7 @@ type DB struct {
 	path   string
 	writer *sql.DB
 	reader *sql.DB
+	sync   string // the writer's synchronous level
 
 	// Now is the clock used to stamp writes; it defaults to time.Now and
 	// can be replaced before first use (tests).
@@ -149,7 +150,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	}
 	writer.SetMaxOpenConns(1)
 	writer.SetConnMaxIdleTime(0)
-	db := &DB{path: path, writer: writer, Now: time.Now}
+	db := &DB{path: path, writer: writer, sync: syncMode, Now: time.Now}
 	if err := db.migrate(ctx, ms); err != nil {
 		writer.Close()
 		return nil, err

@@ -29,8 +29,11 @@ func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 // and the customer's first-order bonus with it. It only ever appends the
 // difference, so crediting the same order state again appends nothing.
 func (e *Engine) credit(tx *store.Tx, b *batch, o *store.StoredOrder) error {
-	if o.CustomerID == "" || !o.DeletedAt.IsZero() {
+	if o.CustomerID == "" {
 		return nil
+	}
+	if !o.DeletedAt.IsZero() {
+		return e.creditDeleted(tx, b, o)
 	}
 	snap, ok, err := e.snapshot(tx, b, o)
 	if err != nil || !ok {
@@ -59,6 +62,22 @@ func (e *Engine) credit(tx *store.Tx, b *batch, o *store.StoredOrder) error {
 		return err
 	}
 	b.touch(o.CustomerID)
+	return e.creditBonus(tx, b, o.CustomerID)
+}
+
+// creditDeleted takes back what an order deleted on the platform earned.
+func (e *Engine) creditDeleted(tx *store.Tx, b *batch, o *store.StoredOrder) error {
+	_, total, err := tx.StreamTotal(b.st.ID, earnStream(o.ID))
+	if err != nil {
+		return err
+	}
+	if total != 0 {
+		reason := fmt.Sprintf("%s deleted on the platform: 0 pts (was %d pts)", loyalty.OrderLabel(&o.Order), total)
+		if _, err := e.entitleStream(tx, b, o.CustomerID, earnStream(o.ID), commerce.KindAdjustCancel, 0, o.ID, tx.Now(), reason); err != nil {
+			return err
+		}
+		b.touch(o.CustomerID)
+	}
 	return e.creditBonus(tx, b, o.CustomerID)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	stdsync "sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -40,6 +41,12 @@ type Store struct {
 	Overlap time.Duration
 	// PollInterval is the time between passes when the engine runs.
 	PollInterval time.Duration
+	// ReconcileInterval is the time between reconciliations (default
+	// 24h); each re-reads twice that period from the platform.
+	ReconcileInterval time.Duration
+
+	// deliver serializes outbox delivery for the store.
+	deliver stdsync.Mutex
 
 	// launch is when the program started for this store (Prepare).
 	launch time.Time
@@ -69,8 +76,15 @@ type Engine struct {
 	PageLimit int
 	// Outbox tunes write-back delivery.
 	Outbox OutboxPolicy
+	// Inbox stores webhook deliveries with group commit; nil stores each
+	// in its own durable transaction.
+	Inbox *store.InboxWriter
+	// Metrics counts what the engine does; nil counts nothing.
+	Metrics *Metrics
 
 	status statusBoard
+	wakeMu stdsync.Mutex
+	wakes  map[string]*wakers
 }
 
 // OutboxPolicy says how write-backs are retried.
@@ -146,6 +160,8 @@ type Report struct {
 	RedeemReturned     int
 	ReferralsRewarded  int
 	ReferralsRefused   int
+	WebhooksApplied    int
+	ReconcileFound     int
 }
 
 // Add adds the counts of o to r.
@@ -171,6 +187,8 @@ func (r *Report) Add(o Report) {
 	r.RedeemReturned += o.RedeemReturned
 	r.ReferralsRewarded += o.ReferralsRewarded
 	r.ReferralsRefused += o.ReferralsRefused
+	r.WebhooksApplied += o.WebhooksApplied
+	r.ReconcileFound += o.ReconcileFound
 }
 
 // Prepare records the configured stores in the database and learns when

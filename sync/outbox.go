@@ -35,6 +35,10 @@ func (p OutboxPolicy) withDefaults() OutboxPolicy {
 // exponential backoff and jitter; after the retry budget, or at once when
 // the platform refuses it for good, it goes to the dead-letter state.
 func (e *Engine) DeliverOutbox(ctx context.Context, st *Store, r *Report) error {
+	// One delivery at a time per store: the poll pass and the outbox loop
+	// both deliver, and an item must not be sent by both at once.
+	st.deliver.Lock()
+	defer st.deliver.Unlock()
 	pol := e.Outbox.withDefaults()
 	log := e.storeLog(st)
 	for {

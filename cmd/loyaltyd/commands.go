@@ -100,7 +100,15 @@ func runSync(ctx context.Context, m *Main, args []string) error {
 		}
 		a.engine.Stores = []*sync.Store{a.engine.Store(id)}
 	}
+	checked, checkErrs := a.checkStores(ctx)
+	for _, err := range checkErrs {
+		fmt.Fprintf(m.Stderr, "loyaltyd sync: %v\n", err)
+	}
+	a.engine.Stores = checked
 	reports, err := a.engine.SyncOnce(ctx)
+	if err == nil && len(checkErrs) > 0 {
+		err = fmt.Errorf("%d store(s) failed their check", len(checkErrs))
+	}
 	for _, r := range reports {
 		fmt.Fprintf(m.Stdout, "%s: %d customers and %d orders read (%d changed); %d ledger entries, +%d/−%d points; %d write-backs delivered, %d failed, %d dead\n",
 			r.Store, r.CustomersRead, r.OrdersRead, r.OrdersChanged, r.Entries, r.PointsCredited, r.PointsDebited,

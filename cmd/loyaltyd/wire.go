@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/term"
@@ -159,6 +160,28 @@ func (m *Main) openStores(ctx context.Context, cfg *config.Config, log *logrus.L
 		return nil, usageError{errors.Join(errs...)}
 	}
 	return stores, nil
+}
+
+// checkStores asks every store's connector that can to verify, before
+// anything runs, that the platform answers and the credentials carry what
+// loyaltyd needs. It returns the stores that passed, and the errors of the
+// others.
+func (a *app) checkStores(ctx context.Context) ([]*sync.Store, []error) {
+	var ok []*sync.Store
+	var errs []error
+	for _, st := range a.engine.Stores {
+		if ck, can := st.Conn.(connectors.Checker); can {
+			cctx, cancel := context.WithTimeout(ctx, time.Minute)
+			err := ck.Check(cctx)
+			cancel()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("store %s: %w", st.ID, err))
+				continue
+			}
+		}
+		ok = append(ok, st)
+	}
+	return ok, errs
 }
 
 func (a *app) Close() error {
