@@ -43,7 +43,7 @@ type harness struct {
 func newHarness(t *testing.T, p *loyalty.Program, pageSize int) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: &clock{t: day(1)}}
-	h.platform = memory.NewPlatform(memory.PlatformOptions{Now: h.clock.Now, PageSize: pageSize})
+	h.platform = memory.NewPlatform(memory.PlatformOptions{Now: h.clock.Now, PageSize: pageSize, WebhookSecret: "hush"})
 	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
 	memory.Attach(name, h.platform)
 	t.Cleanup(func() { memory.Detach(name) })

@@ -196,3 +196,9 @@ func (m *Metrics) observe(store, result string, d time.Duration) {
 	m.deliveries.WithLabelValues(store, result).Inc()
 	m.latency.WithLabelValues(store).Observe(d.Seconds())
 }
+
+// Counter returns the delivery counter of a store and result, for tests
+// and status pages.
+func (m *Metrics) Counter(store, result string) prometheus.Counter {
+	return m.deliveries.WithLabelValues(store, result)
+}
