@@ -377,3 +377,21 @@ func parseTS(s sql.NullString) (time.Time, error) {
 func mustTS(s string) (time.Time, error) {
 	return parseTS(sql.NullString{String: s, Valid: true})
 }
+
+// Backup writes a consistent copy of the database to path (which must not
+// exist), while loyaltyd keeps running: SQLite's VACUUM INTO reads one
+// snapshot and writes a compact copy, without holding up writers.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("store: backup: %s exists; choose a new file", path)
+	}
+	conn, err := sql.Open("sqlite3", dsn(db.path, "_busy_timeout=5000"))
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		return fmt.Errorf("store: backup to %s: %w", path, err)
+	}
+	return nil
+}

@@ -5,8 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	stdsync "sync"
 	"testing"
 	"time"
 
@@ -435,6 +437,113 @@ func TestTransactionRollsBackOnError(t *testing.T) {
 	db.View(context.Background(), func(tx *store.Tx) error {
 		if _, err := tx.Order("s1", "1"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("order survived a rolled-back transaction: %v", err)
+		}
+		return nil
+	})
+}
+
+func TestBackupWhileOpen(t *testing.T) {
+	t.Parallel()
+	db := mustOpen(t)
+	update(t, db, func(tx *store.Tx) error {
+		_, err := tx.UpsertOrder("s1", order("1", t0, commerce.StatePaid))
+		return err
+	})
+	dst := filepath.Join(t.TempDir(), "backup.db")
+	if err := db.Backup(context.Background(), dst); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Backup(context.Background(), dst); err == nil {
+		t.Error("a backup overwrote an existing file")
+	}
+	copy, err := store.Open(context.Background(), dst, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copy.Close()
+	copy.View(context.Background(), func(tx *store.Tx) error {
+		if _, err := tx.Order("s1", "1"); err != nil {
+			t.Errorf("the backup lacks the order: %v", err)
+		}
+		return nil
+	})
+}
+
+func TestInboxWriterGroupsDeliveries(t *testing.T) {
+	t.Parallel()
+	db := mustOpen(t)
+	w := store.NewInboxWriter(db)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	const n = 200
+	dups := make(chan bool, 2*n)
+	errs := make(chan error, 2*n)
+	var wg stdsync.WaitGroup
+	for i := range 2 * n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Every key is delivered twice, concurrently.
+			dup, err := w.Put(context.Background(), &store.InboxEvent{StoreID: "s1", DedupeKey: fmt.Sprint("k", i%n),
+				Topic: "orders/updated", Kind: "order", Body: []byte("{}"), Event: []byte("{}")})
+			dups <- dup
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(dups)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := 0
+	for dup := range dups {
+		if dup {
+			d++
+		}
+	}
+	if d != n {
+		t.Errorf("%d duplicates, want %d", d, n)
+	}
+	cancel()
+	<-done
+	if _, err := w.Put(context.Background(), &store.InboxEvent{StoreID: "s1", DedupeKey: "late"}); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Put after Run ended: %v, want ErrClosed", err)
+	}
+	db.View(context.Background(), func(tx *store.Tx) error {
+		s, err := tx.InboxStats("s1")
+		if err != nil || s.ByStatus[store.InboxPending] != n || s.Duplicates != n {
+			t.Errorf("stats %+v %v", s, err)
+		}
+		return nil
+	})
+}
+
+func TestPruneInboxEmptiesOldBodies(t *testing.T) {
+	t.Parallel()
+	db := mustOpen(t)
+	update(t, db, func(tx *store.Tx) error {
+		for _, k := range []string{"old", "pending"} {
+			if _, err := tx.PutInbox(&store.InboxEvent{StoreID: "s1", DedupeKey: k, Topic: "t", Kind: "order", Body: []byte(`{"email":"ann@example.com"}`)}); err != nil {
+				return err
+			}
+		}
+		pending, _ := tx.PendingInbox("s1", 10)
+		return tx.InboxDone(pending[0].ID, store.InboxProcessed, "")
+	})
+	var n int
+	update(t, db, func(tx *store.Tx) (err error) { n, err = tx.PruneInbox(t0.Add(time.Second)); return })
+	if n != 1 {
+		t.Errorf("pruned %d, want 1 (the processed one)", n)
+	}
+	db.View(context.Background(), func(tx *store.Tx) error {
+		done, _ := tx.InboxEvents("s1", store.InboxProcessed, 10)
+		pending, _ := tx.InboxEvents("s1", store.InboxPending, 10)
+		if len(done) != 1 || len(done[0].Body) != 0 || len(pending) != 1 || len(pending[0].Body) == 0 {
+			t.Errorf("after pruning: processed %+v, pending %+v", done, pending)
 		}
 		return nil
 	})

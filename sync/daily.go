@@ -11,6 +11,10 @@ import (
 	"github.com/loyaltyd/loyaltyd/store"
 )
 
+// inboxRetention is how long the body of an applied webhook delivery is
+// kept, for inspection, before it is emptied.
+const inboxRetention = 7 * 24 * time.Hour
+
 // Today returns the program's current day ("2006-01-02") in its time zone.
 func (e *Engine) Today() string {
 	return e.now().In(e.Program.Location()).Format(time.DateOnly)
@@ -74,7 +78,14 @@ func (e *Engine) Daily(ctx context.Context, st *Store, r *Report) error {
 		}
 		r.Add(pr)
 	}
-	if err := e.DB.Update(ctx, func(tx *store.Tx) error { return tx.SetLastDaily(st.ID, today) }); err != nil {
+	if err := e.DB.Update(ctx, func(tx *store.Tx) error {
+		// Applied webhook bodies hold personal data that the orders and
+		// the ledger no longer need once a week has passed.
+		if _, err := tx.PruneInbox(e.now().Add(-inboxRetention)); err != nil {
+			return err
+		}
+		return tx.SetLastDaily(st.ID, today)
+	}); err != nil {
 		return err
 	}
 	e.storeLog(st).WithFields(map[string]any{"day": today, "members_reviewed": len(ids),

@@ -77,6 +77,7 @@ func commands() []command {
 		{"status", "how each store's sync stands: last poll, lag, webhooks, reconciliation, write-backs", runStatus},
 		{"outbox", "list dead write-backs with their reason; retry them by hand", runOutbox},
 		{"export", "list or print the exports prepared for the platform's data requests", runExport},
+		{"backup", "write a consistent copy of the database while loyaltyd runs", runBackup},
 		{"rebuild", "recompute every balance from the stored orders (--check only compares)", runRebuild},
 		{"healthcheck", "exit 0 when the daemon at the configured address answers /healthz", runHealthcheck},
 		{"version", "print the version", runVersion},

@@ -199,3 +199,26 @@ func runExport(ctx context.Context, m *Main, args []string) error {
 		return nil
 	})
 }
+
+func runBackup(ctx context.Context, m *Main, args []string) error {
+	fs := m.newFlags("backup", "--to FILE [-c FILE]",
+		"Write a consistent copy of the database to a new file while loyaltyd keeps running\n(SQLite's VACUUM INTO). Restore by stopping loyaltyd and putting the copy in place.")
+	c := m.commonFlags(fs)
+	to := fs.String("to", "", "the new file to write (must not exist)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *to == "" {
+		return usagef("--to FILE is required")
+	}
+	a, err := m.openApp(ctx, c, false)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.db.Backup(ctx, *to); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "backup written to %s\n", *to)
+	return nil
+}
