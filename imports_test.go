@@ -24,11 +24,12 @@ var allowed = map[string][]string{
 	"connectors/connectortest": {"connectors", "commerce"},
 	"connectors/all":           {"connectors/*"},
 	"store":                    {"commerce"},
-	"sync":                     {"commerce", "connectors", "loyalty", "store"},
+	"sync":                     {"commerce", "connectors", "loyalty", "report", "store"},
 	"webhooks":                 {"commerce", "connectors"},
-	"admin":                    {"commerce", "loyalty"},
+	"admin":                    {"commerce", "connectors", "loyalty", "report"},
 	"config":                   {"commerce", "loyalty"},
 	"synth":                    {"commerce"},
+	"report":                   {"commerce", "loyalty"},
 	"cmd/*":                    {"*"},
 }
 

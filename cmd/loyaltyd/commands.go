@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/loyaltyd/loyaltyd/loyalty"
+	"github.com/loyaltyd/loyaltyd/report"
 	"github.com/loyaltyd/loyaltyd/store"
 	"github.com/loyaltyd/loyaltyd/sync"
 )
@@ -158,7 +159,7 @@ func runCustomer(ctx context.Context, m *Main, args []string) error {
 	return nil
 }
 
-func printCustomer(m *Main, v *sync.CustomerView) {
+func printCustomer(m *Main, v *report.CustomerView) {
 	w := m.Stdout
 	name := v.Name
 	if name == "" {
