@@ -69,9 +69,32 @@ type Config struct {
 	Stores []Store `yaml:"stores"`
 	// Program is the loyalty program, with its defaults set and validated.
 	Program loyalty.Program `yaml:"program"`
+	// PublicURL is the address customers reach loyaltyd at (through a
+	// proxy), for the balance links written to their records and e-mails.
+	PublicURL string `yaml:"public_url"`
+	// LinkSecret signs customers' balance links (/me/{token}); without it
+	// no link is made.
+	LinkSecret Secret `yaml:"link_secret"`
+	// Notify are endpoints that receive the program's events.
+	Notify []Notify `yaml:"notify"`
 
 	src *source
 }
+
+// Notify is an endpoint that receives the program's events (tier_changed,
+// reward_issued, points_expiring, referral_rewarded) as signed JSON, so
+// that a store's e-mail tool can act on them.
+type Notify struct {
+	// URL receives POSTs.
+	URL string `yaml:"url"`
+	// Secret signs each body (HMAC-SHA256, in X-Loyaltyd-Signature).
+	Secret Secret `yaml:"secret"`
+	// Events are the events sent; empty means all.
+	Events []string `yaml:"events"`
+}
+
+// NotifyEvents are the events a notify endpoint can receive.
+var NotifyEvents = []string{"tier_changed", "reward_issued", "points_expiring", "referral_rewarded"}
 
 // Log says how the daemon logs.
 type Log struct {
@@ -221,6 +244,29 @@ func (r *reader) finish(c *Config, o Options) {
 		c.Log.Format = defaultLogFormat
 	} else if !slices.Contains(logFormats, c.Log.Format) {
 		r.invalid("log.format", "unknown format %s (known: %s)", src.quote("log.format", c.Log.Format), strings.Join(logFormats, ", "))
+	}
+
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			r.invalid("public_url", "must be an absolute http or https address, got %s", src.quote("public_url", c.PublicURL))
+		}
+	}
+	if n := len(c.LinkSecret.Reveal()); n > 0 && n < 16 {
+		r.invalid("link_secret", "must be at least 16 characters (it signs customers' links)")
+	}
+	for i, n := range c.Notify {
+		path := item("notify", i)
+		if u, err := url.Parse(n.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			r.invalid(path+".url", "must be an absolute http or https address, got %s", src.quote(path+".url", n.URL))
+		}
+		if n.Secret.Reveal() == "" {
+			r.invalid(path+".secret", "required: it signs every event so the receiver can trust it")
+		}
+		for j, ev := range n.Events {
+			if !slices.Contains(NotifyEvents, ev) {
+				r.invalid(fmt.Sprintf("%s.events[%d]", path, j), "unknown event %q (known: %s)", ev, strings.Join(NotifyEvents, ", "))
+			}
+		}
 	}
 
 	platforms := slices.Sorted(slices.Values(o.Platforms))

@@ -87,7 +87,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			file: doc("databse: x.db", program),
-			want: []string{"t.yaml:1: databse: unknown key (known: admin_token, database, listen, log, program, stores)"},
+			want: []string{"t.yaml:1: databse: unknown key (known: admin_token, database, link_secret, listen, log, notify, program, public_url, stores)"},
 		},
 		{
 			name: "unknown key in log",
@@ -538,7 +538,7 @@ func TestErrorsAllAtOnceInLineOrder(t *testing.T) {
 		`errors.yaml:11: stores[2].id: required: the store's name in loyaltyd, such as acme`,
 		`errors.yaml:15: program.earn.points_per_unit: must be greater than 0, got -1`,
 		`errors.yaml:16: program.earn.pending_days: expected a whole number, got "1.5"`,
-		`errors.yaml:17: colour: unknown key (known: admin_token, database, listen, log, program, stores)`,
+		`errors.yaml:17: colour: unknown key (known: admin_token, database, link_secret, listen, log, notify, program, public_url, stores)`,
 	}, "\n")
 	if err == nil || err.Error() != want {
 		t.Errorf("Parse errors:\n%v\nwant:\n%s", err, want)
@@ -700,5 +700,49 @@ func TestRedacted(t *testing.T) {
 		if strings.Contains(got, secret) {
 			t.Errorf("Redacted() shows the value of %s", name)
 		}
+	}
+}
+
+func TestNotifyAndLinks(t *testing.T) {
+	t.Parallel()
+	src := `database: ./l.db
+public_url: ftp://nope
+link_secret: short
+notify:
+  - url: https://mail.example/hooks
+    secret: ${HOOK_SECRET}
+    events: [tier_changed, birthday]
+  - url: mail.example
+program:
+  currency: USD
+`
+	_, err := config.Parse("n.yaml", []byte(src), options(map[string]string{"HOOK_SECRET": "s3cr3t-hook"}))
+	want := []string{
+		"n.yaml:2: public_url: must be an absolute http or https address",
+		"n.yaml:3: link_secret: must be at least 16 characters",
+		`n.yaml:7: notify[0].events[1]: unknown event "birthday"`,
+		"n.yaml:8: notify[1].url: must be an absolute http or https address",
+		"notify[1].secret: required",
+	}
+	for _, w := range want {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("Parse errors lack %q:\n%v", w, err)
+		}
+	}
+	if err != nil && (strings.Contains(err.Error(), "s3cr3t-hook") || strings.Contains(err.Error(), "short")) {
+		t.Errorf("a secret reached an error message: %v", err)
+	}
+	ok := `database: ./l.db
+public_url: https://loyalty.example
+link_secret: 0123456789abcdef0123
+notify: [{url: "https://mail.example/hooks", secret: "${HOOK_SECRET}"}]
+program: {currency: USD}
+`
+	c, err := config.Parse("ok.yaml", []byte(ok), options(map[string]string{"HOOK_SECRET": "s3cr3t-hook"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Notify[0].Secret.Reveal() != "s3cr3t-hook" || strings.Contains(c.Redacted(), "s3cr3t-hook") || strings.Contains(c.Redacted(), "0123456789abcdef0123") {
+		t.Errorf("notify %+v; redacted:\n%s", c.Notify, c.Redacted())
 	}
 }

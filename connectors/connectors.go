@@ -20,6 +20,7 @@ package connectors
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/loyaltyd/loyaltyd/commerce"
@@ -156,6 +157,19 @@ type WebhookReport struct {
 	Reactivated []string
 	// Unchanged lists the topics already subscribed and active.
 	Unchanged []string
+}
+
+// ProxyVerifier is implemented by connectors whose platform can forward a
+// shopper's request to loyaltyd with a signature naming the logged-in
+// customer (Shopify's app proxy), so that a theme can show the customer
+// their balance.
+type ProxyVerifier interface {
+	// VerifyProxy checks a forwarded request's query (signature, age, the
+	// store it was signed for) and returns the logged-in customer's id,
+	// empty when nobody is logged in. It returns an error wrapping
+	// ErrBadSignature when the request was not signed by the platform for
+	// this store.
+	VerifyProxy(query url.Values) (shop, customerID string, err error)
 }
 
 // Checker is implemented by connectors that can verify, before sync starts,

@@ -14,6 +14,8 @@ import (
 // Program is a loyalty program as the owner describes it in the `program:`
 // block of the configuration. Call SetDefaults, then Validate, before use.
 type Program struct {
+	// Name is the program's name as customers see it ("Acme Club").
+	Name string `yaml:"name" json:"name,omitempty"`
 	// Currency is the shop currency points are computed in.
 	Currency string `yaml:"currency" json:"currency"`
 	// TimeZone is the IANA zone of the program's days (campaign dates,

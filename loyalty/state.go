@@ -22,6 +22,8 @@ type MemberState struct {
 	ReferralCode string
 	// UnusedCodes are the member's reward codes not used yet and not expired.
 	UnusedCodes []string
+	// Link is the member's signed balance link, when loyaltyd makes them.
+	Link string
 }
 
 // DesiredTags returns the program's tags a customer should carry, sorted:
@@ -72,6 +74,9 @@ func (p *Program) Fields(s MemberState) map[string]string {
 	}
 	if !s.Expiry.At.IsZero() {
 		f["points_expire_on"] = s.Expiry.At.In(p.Location()).Format(time.DateOnly)
+	}
+	if s.Link != "" {
+		f["balance_link"] = s.Link
 	}
 	return f
 }

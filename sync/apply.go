@@ -286,6 +286,10 @@ func (e *Engine) settleReferrals(tx *store.Tx, b *batch, now time.Time) error {
 			return err
 		}
 		b.r.ReferralsRewarded++
+		if err := e.emit(tx, b, ref.ReferrerID, EventReferralRewarded, ref.FriendOrderID,
+			map[string]any{"friend_order_id": ref.FriendOrderID, "points": points}); err != nil {
+			return err
+		}
 		b.touch(ref.ReferrerID)
 	}
 	return nil

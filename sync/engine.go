@@ -81,6 +81,13 @@ type Engine struct {
 	Inbox *store.InboxWriter
 	// Metrics counts what the engine does; nil counts nothing.
 	Metrics *Metrics
+	// Notify are the endpoints that receive the program's events, sent
+	// through the outbox by Notifier.
+	Notify   []NotifyEndpoint
+	Notifier Notifier
+	// Link returns a member's signed balance link, written to their
+	// record; nil writes none.
+	Link func(storeID, customerID string, now time.Time) string
 
 	status statusBoard
 	wakeMu stdsync.Mutex

@@ -118,25 +118,30 @@ func (e *Engine) updateTier(tx *store.Tx, b *batch, m *store.Member) error {
 	if err != nil {
 		return err
 	}
-	if !e.applyTier(b, m, e.Program.Qualify(facts, refs, m.EnrolledAt, now), now) {
-		return nil
+	changed, err := e.applyTier(tx, b, m, e.Program.Qualify(facts, refs, m.EnrolledAt, now), now)
+	if err != nil || !changed {
+		return err
 	}
 	return tx.SaveMember(m)
 }
 
 // applyTier moves a member's tier for a qualification and reports whether
-// anything changed.
-func (e *Engine) applyTier(b *batch, m *store.Member, q loyalty.Qualification, now time.Time) bool {
+// anything changed; a new tier is announced to the notify endpoints.
+func (e *Engine) applyTier(tx *store.Tx, b *batch, m *store.Member, q loyalty.Qualification, now time.Time) (bool, error) {
 	cur := loyalty.TierState{Tier: m.Tier, Since: m.TierSince, Below: m.TierBelow}
 	ts := e.Program.NextTierState(cur, q, now)
 	if ts == cur {
-		return false
+		return false, nil
 	}
 	if ts.Tier != m.Tier {
 		b.r.TierChanges++
+		if err := e.emit(tx, b, m.CustomerID, EventTierChanged, fmt.Sprintf("%s:%s>%s", ts.Since.UTC().Format(time.RFC3339), m.Tier, ts.Tier),
+			map[string]any{"from": m.Tier, "to": ts.Tier}); err != nil {
+			return false, err
+		}
 	}
 	m.Tier, m.TierSince, m.TierBelow = ts.Tier, ts.Since, ts.Below
-	return true
+	return true, nil
 }
 
 // qualifying returns what counts toward a member's tier: their credited
@@ -222,7 +227,9 @@ func (e *Engine) refresh(tx *store.Tx, b *batch, customerID string) error {
 		return err
 	}
 	m = v.member
-	e.applyTier(b, m, v.qual, now)
+	if _, err := e.applyTier(tx, b, m, v.qual, now); err != nil {
+		return err
+	}
 	v.progress = e.Program.Progress(m.Tier, v.qual)
 
 	if v.expiry.Due {
@@ -264,6 +271,9 @@ func (e *Engine) refresh(tx *store.Tx, b *batch, customerID string) error {
 		Segment:      loyalty.Segment{ABC: m.ABC},
 		ReferralCode: m.ReferralCode,
 	}
+	if e.Link != nil {
+		state.Link = e.Link(b.st.ID, customerID, now)
+	}
 	var codeExpiries []time.Time
 	for _, r := range v.redemptions {
 		if (r.Status == store.RedemptionIssued || r.Status == store.RedemptionCreated) && (r.ExpiresAt.IsZero() || now.Before(r.ExpiresAt)) {
@@ -271,6 +281,12 @@ func (e *Engine) refresh(tx *store.Tx, b *batch, customerID string) error {
 			if !r.ExpiresAt.IsZero() {
 				codeExpiries = append(codeExpiries, r.ExpiresAt)
 			}
+		}
+	}
+	if v.expiry.Warn && !v.expiry.Due {
+		if err := e.emit(tx, b, customerID, EventPointsExpiring, v.expiry.At.UTC().Format(time.DateOnly), map[string]any{
+			"points": v.balance.Available, "expires_on": v.expiry.At.In(e.Program.Location()).Format(time.DateOnly)}); err != nil {
+			return err
 		}
 	}
 	m.ReviewAt = e.Program.NextReview(loyalty.Review{Entries: v.entries, Orders: v.facts, EnrolledAt: m.EnrolledAt,

@@ -55,6 +55,9 @@ func (e *Engine) DeliverOutbox(ctx context.Context, st *Store, r *Report) error 
 		}
 		progress := false
 		for _, it := range items {
+			if err := e.DB.Update(ctx, func(tx *store.Tx) error { return tx.OutboxDelivered(it.ID, "") }); err != nil {
+				return err
+			}
 			result, err := e.deliver(ctx, st, it)
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -157,6 +160,8 @@ func (e *Engine) deliver(ctx context.Context, st *Store, it store.OutboxItem) (s
 		return fmt.Errorf("outbox %d: bad payload: %v: %w", it.ID, err, connectors.ErrRejected)
 	}
 	switch it.Kind {
+	case OutboxNotify:
+		return "", e.deliverNotify(ctx, it.Payload)
 	case OutboxDiscount:
 		dw, ok := st.Conn.(connectors.DiscountWriter)
 		if !ok {

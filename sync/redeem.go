@@ -55,6 +55,13 @@ func (e *Engine) redeem(tx *store.Tx, b *batch, customerID string, r *loyalty.Re
 	if err := e.queueDiscount(tx, b, customerID, red.ID, e.Program.RewardDiscount(r, red.Code, cust, now)); err != nil {
 		return nil, err
 	}
+	data := map[string]any{"reward": r.ID, "title": r.Title(e.Program.Currency), "code": red.Code, "points": r.Points, "automatic": auto}
+	if !red.ExpiresAt.IsZero() {
+		data["expires_at"] = red.ExpiresAt
+	}
+	if err := e.emit(tx, b, customerID, EventRewardIssued, fmt.Sprint(red.ID), data); err != nil {
+		return nil, err
+	}
 	if actor != "" {
 		if _, err := tx.Audit(store.AuditEntry{Actor: actor, Action: "redeem", StoreID: b.st.ID, CustomerID: customerID,
 			Detail: fmt.Sprintf("%s for %d points, code %s", r.ID, r.Points, red.Code)}); err != nil {

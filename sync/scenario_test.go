@@ -2,12 +2,14 @@ package sync_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	stdsync "sync"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/loyaltyd/loyaltyd/connectors/memory"
 	"github.com/loyaltyd/loyaltyd/loyalty"
 	"github.com/loyaltyd/loyaltyd/store"
+	"github.com/loyaltyd/loyaltyd/sync"
 )
 
 // The scenarios under testdata/scenarios are the program's rules as
@@ -49,6 +52,8 @@ import (
 //	referral ORDER: STATUS [REASON WORDS]
 //	reward CUSTOMER: REWARD STATUS, ...
 //	codes: N                 discount codes on the platform, each created exactly once
+//	events CUSTOMER: EVENT, ...   what notify endpoints received (tier_changed FROM>TO, reward_issued REWARD,
+//	                         points_expiring, referral_rewarded), in order
 //	cohort CUSTOMER: member|holdout|not_invited
 func TestScenarios(t *testing.T) {
 	files, err := filepath.Glob("testdata/scenarios/*.txt")
@@ -70,8 +75,26 @@ func TestScenarios(t *testing.T) {
 
 type scenario struct {
 	*harness
-	file string
-	line int
+	file   string
+	line   int
+	events *recorder
+}
+
+// recorder is a notify endpoint that keeps the events it receives.
+type recorder struct {
+	mu     stdsync.Mutex
+	events []sync.Event
+}
+
+func (r *recorder) Notify(_ context.Context, _, _, _ string, body []byte) error {
+	var ev sync.Event
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, ev)
+	return nil
 }
 
 func (s *scenario) fail(format string, args ...any) {
@@ -113,6 +136,9 @@ func runScenario(t *testing.T, file, src string) {
 			p := parseProgram(t, fmt.Sprintf("%s:%d", file, s.line), strings.Join(block, "\n"))
 			if !started {
 				s.harness = newHarness(t, p, 3)
+				s.events = &recorder{}
+				s.engine.Notify = []sync.NotifyEndpoint{{URL: "https://hooks.example"}}
+				s.engine.Notifier = s.events
 				started = true
 			} else {
 				s.engine.Program = p
@@ -400,6 +426,32 @@ func (s *scenario) expect(head []string, want string) {
 		status, reason, _ := strings.Cut(want, " ")
 		if r.Status != status || !strings.Contains(r.Reason, strings.TrimSpace(reason)) {
 			s.fail("referral %s: %s %q, want %s %q", head[1], r.Status, r.Reason, status, reason)
+		}
+	case "events":
+		s.events.mu.Lock()
+		var got []string
+		for _, ev := range s.events.events {
+			if ev.CustomerID != head[1] {
+				continue
+			}
+			switch ev.Event {
+			case sync.EventTierChanged:
+				got = append(got, fmt.Sprintf("%s %v>%v", ev.Event, ev.Data["from"], ev.Data["to"]))
+			case sync.EventRewardIssued:
+				got = append(got, fmt.Sprintf("%s %v", ev.Event, ev.Data["reward"]))
+			default:
+				got = append(got, ev.Event)
+			}
+		}
+		s.events.mu.Unlock()
+		var exp []string
+		if want != "none" {
+			for _, w := range strings.Split(want, ",") {
+				exp = append(exp, strings.TrimSpace(w))
+			}
+		}
+		if !slices.Equal(got, exp) {
+			s.fail("events of %s = %q, want %q", head[1], got, exp)
 		}
 	case "codes":
 		n, _ := strconv.Atoi(want)

@@ -74,6 +74,7 @@ func commands() []command {
 		{"customer", "show a customer's points, tier, codes and the reason for every entry", runCustomer},
 		{"adjust", "give or take a customer's points by hand, with a reason (audited)", runAdjust},
 		{"redeem", "buy a reward with a member's points; the code goes to the store", runRedeem},
+		{"link", "print a customer's signed balance link, for an e-mail", runLink},
 		{"status", "how each store's sync stands: last poll, lag, webhooks, reconciliation, write-backs", runStatus},
 		{"outbox", "list dead write-backs with their reason; retry them by hand", runOutbox},
 		{"export", "list or print the exports prepared for the platform's data requests", runExport},

@@ -12,7 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/loyaltyd/loyaltyd/admin"
+	"github.com/loyaltyd/loyaltyd/config"
 	"github.com/loyaltyd/loyaltyd/connectors"
+	"github.com/loyaltyd/loyaltyd/report"
 	"github.com/loyaltyd/loyaltyd/store"
 	"github.com/loyaltyd/loyaltyd/sync"
 	"github.com/loyaltyd/loyaltyd/webhooks"
@@ -61,6 +63,14 @@ func runDaemon(ctx context.Context, m *Main, args []string) error {
 		}
 	}
 	wh.Register(mux)
+	pub := &admin.Public{Customers: publicCustomers{a.engine}, Proxies: map[string]connectors.ProxyVerifier{},
+		Links: a.links, ProgramName: programName(a.cfg), Now: m.Now, Log: a.log}
+	for _, st := range a.engine.Stores {
+		if v, ok := st.Conn.(connectors.ProxyVerifier); ok {
+			pub.Proxies[st.ID] = v
+		}
+	}
+	pub.Register(mux)
 
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
@@ -143,6 +153,21 @@ func (m *Main) subscribe(ctx context.Context, a *app) {
 		case <-t.C:
 		}
 	}
+}
+
+// publicCustomers gives the customer-facing pages the engine's views.
+type publicCustomers struct{ e *sync.Engine }
+
+func (p publicCustomers) Customer(ctx context.Context, storeID, customerID string) (*report.CustomerView, error) {
+	return p.e.Customer(ctx, storeID, customerID, "")
+}
+
+// programName titles customer pages: the program's name, or a plain one.
+func programName(cfg *config.Config) string {
+	if cfg.Program.Name != "" {
+		return cfg.Program.Name
+	}
+	return "Loyalty program"
 }
 
 // receiver hands verified webhook deliveries to the engine's inbox.

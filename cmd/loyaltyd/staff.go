@@ -149,3 +149,35 @@ func runRedeem(ctx context.Context, m *Main, args []string) error {
 	}
 	return nil
 }
+
+func runLink(ctx context.Context, m *Main, args []string) error {
+	fs := m.newFlags("link", "[--store ID] (--email E | --id ID) [-c FILE]",
+		"Print a customer's signed balance link, to send in an e-mail: it shows their points, tier,\n"+
+			"codes and recent activity without an account, until the end of next quarter. Needs\npublic_url and link_secret in the configuration.")
+	c := m.commonFlags(fs)
+	cf := m.customerFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if (cf.email == "") == (cf.id == "") {
+		return usagef("give exactly one of --email and --id")
+	}
+	a, err := m.openApp(ctx, c, false)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if a.links == nil {
+		return usagef("balance links need public_url and link_secret in %s", a.cfg.File)
+	}
+	sid, err := pickStore(a.cfg, cf.store)
+	if err != nil {
+		return err
+	}
+	id, err := a.engine.FindCustomer(ctx, sid, cf.id, cf.email)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, a.links.URL(sid, id, m.Now()))
+	return nil
+}

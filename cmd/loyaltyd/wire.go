@@ -12,11 +12,13 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/term"
 
+	"github.com/loyaltyd/loyaltyd/admin"
 	"github.com/loyaltyd/loyaltyd/config"
 	"github.com/loyaltyd/loyaltyd/connectors"
 	_ "github.com/loyaltyd/loyaltyd/connectors/all"
 	"github.com/loyaltyd/loyaltyd/store"
 	"github.com/loyaltyd/loyaltyd/sync"
+	"github.com/loyaltyd/loyaltyd/webhooks"
 )
 
 func isTerminal(w io.Writer) bool {
@@ -81,6 +83,16 @@ type app struct {
 	log    *logrus.Logger
 	db     *store.DB
 	engine *sync.Engine
+	links  *admin.Links
+}
+
+// linksOf returns the balance-link signer the configuration asks for, or
+// nil.
+func linksOf(cfg *config.Config) *admin.Links {
+	if cfg.PublicURL == "" || cfg.LinkSecret.Reveal() == "" {
+		return nil
+	}
+	return &admin.Links{Secret: []byte(cfg.LinkSecret.Reveal()), BaseURL: cfg.PublicURL}
 }
 
 // openApp opens the database and, when withConnectors is set, every
@@ -101,6 +113,17 @@ func (m *Main) openApp(ctx context.Context, c *common, withConnectors bool) (*ap
 func (m *Main) wire(ctx context.Context, cfg *config.Config, log *logrus.Logger, withConnectors bool) (*app, error) {
 	a := &app{cfg: cfg, log: log}
 	a.engine = &sync.Engine{Program: &cfg.Program, Log: log, Now: m.Now}
+	if a.links = linksOf(cfg); a.links != nil {
+		a.engine.Link = a.links.URL
+	}
+	if len(cfg.Notify) > 0 {
+		sender := &webhooks.Sender{Secrets: map[string]string{}}
+		for _, n := range cfg.Notify {
+			a.engine.Notify = append(a.engine.Notify, sync.NotifyEndpoint{URL: n.URL, Events: n.Events})
+			sender.Secrets[n.URL] = n.Secret.Reveal()
+		}
+		a.engine.Notifier = sender
+	}
 	if withConnectors {
 		stores, err := m.openStores(ctx, cfg, log)
 		if err != nil {

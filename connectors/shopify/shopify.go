@@ -1297,5 +1297,6 @@ var (
 	_ connectors.Checker           = (*Connector)(nil)
 	_ connectors.WebhookSubscriber = (*Connector)(nil)
 	_ connectors.OrderFetcher      = (*Connector)(nil)
+	_ connectors.ProxyVerifier     = (*Connector)(nil)
 	_ connectors.Factory           = Open
 )
