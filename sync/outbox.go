@@ -55,9 +55,6 @@ func (e *Engine) DeliverOutbox(ctx context.Context, st *Store, r *Report) error 
 		}
 		progress := false
 		for _, it := range items {
-			if err := e.DB.Update(ctx, func(tx *store.Tx) error { return tx.OutboxDelivered(it.ID, "") }); err != nil {
-				return err
-			}
 			result, err := e.deliver(ctx, st, it)
 			if ctx.Err() != nil {
 				return ctx.Err()
