@@ -16,7 +16,7 @@ func TestSenderSignsAndClassifies(t *testing.T) {
 	t.Parallel()
 	var got struct {
 		event, delivery, sig string
-		body             []byte
+		body                 []byte
 	}
 	status := http.StatusOK
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
