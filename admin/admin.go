@@ -1,8 +1,9 @@
 // Package admin serves loyaltyd's HTTP surface for people and operators:
-// the health checks now, and the staff API, dashboard and customer-facing
-// balance as they arrive. It hands work over through the small interfaces
-// it declares (Pinger, StatusSource), so it knows nothing of the database
-// or the sync engine behind them.
+// the health checks and metrics, the staff API (api.go, described in
+// openapi.yaml) and the customer-facing balance pages. It hands work over
+// through the small interfaces it declares (Pinger, StatusSource,
+// Backend, Customers), so it knows nothing of the database or the sync
+// engine behind them.
 package admin
 
 import (

@@ -110,3 +110,26 @@ type CursorReport struct {
 	LastPass   time.Time `json:"last_pass,omitzero"`
 	InPass     bool      `json:"in_pass"`
 }
+
+// CustomerHit is a customer found by a search, as a list shows it.
+type CustomerHit struct {
+	Store      string `json:"store"`
+	CustomerID string `json:"customer_id"`
+	Email      string `json:"email"`
+	Name       string `json:"name,omitempty"`
+	Cohort     string `json:"cohort,omitempty"`
+	Tier       string `json:"tier,omitempty"`
+	Available  int64  `json:"available"`
+	Pending    int64  `json:"pending"`
+}
+
+// DeadLetter is a write-back that went to the dead letters.
+type DeadLetter struct {
+	ID         int64     `json:"id"`
+	Store      string    `json:"store"`
+	Kind       string    `json:"kind"`
+	CustomerID string    `json:"customer_id,omitempty"`
+	Attempts   int       `json:"attempts"`
+	LastError  string    `json:"last_error"`
+	CreatedAt  time.Time `json:"created_at"`
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/loyaltyd/loyaltyd/commerce"
@@ -448,4 +449,35 @@ func (tx *Tx) orders(q string, args ...any) ([]*StoredOrder, error) {
 		os = append(os, o)
 	}
 	return os, rows.Err()
+}
+
+// SearchCustomers finds a store's customers by id, by e-mail (folded; a
+// part of it matches too) or by name (a part of the first or last name,
+// without regard to case), best matches first: exact id, exact e-mail,
+// then the rest by name. It returns at most limit customers.
+func (tx *Tx) SearchCustomers(storeID, query string, limit int) ([]*StoredCustomer, error) {
+	q := strings.TrimSpace(query)
+	if q == "" {
+		return nil, nil
+	}
+	folded := commerce.FoldEmail(q)
+	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(q)) + "%"
+	rows, err := tx.query(`SELECT `+customerCols+` FROM customers WHERE store_id = ?1 AND (
+			id = ?2 OR email_folded = ?3 OR email_folded LIKE ?4 ESCAPE '\' OR lower(first_name) LIKE ?4 ESCAPE '\'
+			OR lower(last_name) LIKE ?4 ESCAPE '\' OR lower(first_name || ' ' || last_name) LIKE ?4 ESCAPE '\')
+		ORDER BY (id = ?2) DESC, (email_folded = ?3) DESC, last_name, first_name, id LIMIT ?5`,
+		storeID, q, folded, like, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: search customers: %w", err)
+	}
+	defer rows.Close()
+	var out []*StoredCustomer
+	for rows.Next() {
+		c, err := scanCustomer(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

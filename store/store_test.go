@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	stdsync "sync"
 	"testing"
 	"time"
@@ -547,4 +548,48 @@ func TestPruneInboxEmptiesOldBodies(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestSearchCustomers(t *testing.T) {
+	t.Parallel()
+	db := mustOpen(t)
+	update(t, db, func(tx *store.Tx) error {
+		for _, c := range []commerce.Customer{
+			{ID: "100", Email: "Ann.Lee@Example.com", FirstName: "Ann", LastName: "Lee"},
+			{ID: "101", Email: "annie@example.com", FirstName: "Annie", LastName: "Marsh"},
+			{ID: "102", Email: "bob_100%@example.com", FirstName: "Bob", LastName: "Annan"},
+		} {
+			c.CreatedAt, c.UpdatedAt = t0, t0
+			if _, err := tx.UpsertCustomer("s1", &c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, tc := range []struct {
+		q    string
+		want string
+	}{
+		{"100", "100 102"},                  // an exact id first, then e-mails containing it
+		{"ann.lee+news@example.COM", "100"}, // a folded e-mail
+		{"ann", "102 100 101"},              // names and e-mails containing it, by last name
+		{"annie marsh", "101"},              // a full name
+		{"100%", "102"},                     // LIKE's wildcards are literal
+		{"nobody", ""},
+	} {
+		var got []string
+		db.View(context.Background(), func(tx *store.Tx) error {
+			cs, err := tx.SearchCustomers("s1", tc.q, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range cs {
+				got = append(got, c.ID)
+			}
+			return nil
+		})
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("search %q = %q, want %q", tc.q, g, tc.want)
+		}
+	}
 }

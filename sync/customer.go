@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/loyaltyd/loyaltyd/loyalty"
 	"github.com/loyaltyd/loyaltyd/report"
 	"github.com/loyaltyd/loyaltyd/store"
 )
@@ -101,4 +102,79 @@ func (e *Engine) Customer(ctx context.Context, storeID, id, email string) (*repo
 		return nil
 	})
 	return v, err
+}
+
+// SearchCustomers finds a store's customers by id, e-mail or name, with
+// their balance and tier, best matches first.
+func (e *Engine) SearchCustomers(ctx context.Context, storeID, query string, limit int) ([]report.CustomerHit, error) {
+	out := []report.CustomerHit{}
+	err := e.DB.View(ctx, func(tx *store.Tx) error {
+		cs, err := tx.SearchCustomers(storeID, query, limit)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			h := report.CustomerHit{Store: storeID, CustomerID: c.ID, Email: c.Email, Name: c.Name()}
+			if m, err := tx.Member(storeID, c.ID); err == nil {
+				h.Cohort, h.Tier = m.Cohort, m.Tier
+			}
+			entries, err := tx.Ledger(storeID, c.ID)
+			if err != nil {
+				return err
+			}
+			b := loyalty.ComputeBalance(entries, tx.Now())
+			h.Available, h.Pending = b.Available, b.Pending
+			out = append(out, h)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeadLetters returns a store's dead write-backs, newest first.
+func (e *Engine) DeadLetters(ctx context.Context, storeID string) ([]report.DeadLetter, error) {
+	out := []report.DeadLetter{}
+	err := e.DB.View(ctx, func(tx *store.Tx) error {
+		items, err := tx.OutboxItems(storeID, store.OutboxDead, 1000)
+		for _, it := range items {
+			out = append(out, report.DeadLetter{ID: it.ID, Store: it.StoreID, Kind: it.Kind, CustomerID: it.CustomerID,
+				Attempts: it.Attempts, LastError: it.LastError, CreatedAt: it.CreatedAt})
+		}
+		return err
+	})
+	return out, err
+}
+
+// RetryDead puts dead write-backs back in the queue (all of the store's
+// when ids is empty), audited under the staff member's name, and wakes the
+// store's outbox. It returns how many it retried.
+func (e *Engine) RetryDead(ctx context.Context, storeID string, ids []int64, staff string) (int, error) {
+	if strings.TrimSpace(staff) == "" {
+		return 0, errors.New("retry: the staff member's name is required")
+	}
+	n := 0
+	err := e.DB.Update(ctx, func(tx *store.Tx) error {
+		if len(ids) == 0 {
+			items, err := tx.OutboxItems(storeID, store.OutboxDead, 100000)
+			if err != nil {
+				return err
+			}
+			for _, it := range items {
+				ids = append(ids, it.ID)
+			}
+		}
+		for _, id := range ids {
+			if err := tx.RetryDead(storeID, id); err != nil {
+				return err
+			}
+			n++
+		}
+		_, err := tx.Audit(store.AuditEntry{Actor: staff, Action: "outbox_retry", StoreID: storeID,
+			Detail: fmt.Sprintf("retried %d dead write-backs: %s", n, strings.Trim(fmt.Sprint(ids), "[]"))})
+		return err
+	})
+	if err == nil && n > 0 {
+		e.wake(storeID, wakeOutbox)
+	}
+	return n, err
 }

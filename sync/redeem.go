@@ -96,6 +96,10 @@ func (e *Engine) Redeem(ctx context.Context, st *Store, customerID, rewardID, ac
 		}
 		return e.finish(tx, b)
 	})
+	if err == nil {
+		// The code is written to the store while the customer waits.
+		e.wake(st.ID, wakeOutbox)
+	}
 	return red, err
 }
 
@@ -136,6 +140,9 @@ func (e *Engine) Adjust(ctx context.Context, st *Store, customerID string, point
 		b.touch(customerID)
 		return e.finish(tx, b)
 	})
+	if err == nil {
+		e.wake(st.ID, wakeOutbox)
+	}
 	return entry, err
 }
 

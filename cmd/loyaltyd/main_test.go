@@ -261,34 +261,66 @@ func TestDemoOnce(t *testing.T) {
 	}
 }
 
-func TestRunServesHealthAndStopsOnCancel(t *testing.T) {
-	cfg, _ := memoryStore(t)
+// daemon is `loyaltyd run` in this process, on a free loopback port.
+type daemon struct {
+	addr   string
+	cancel context.CancelFunc
+	done   chan int
+	stderr bytes.Buffer
+}
+
+// startDaemon runs the daemon on cfg (its listen address replaced by a
+// free port) and waits until it answers /readyz.
+func startDaemon(t *testing.T, cfg string) *daemon {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
+	d := &daemon{addr: ln.Addr().String(), done: make(chan int)}
 	ln.Close()
 	content, _ := os.ReadFile(cfg)
-	os.WriteFile(cfg, bytes.Replace(content, []byte("127.0.0.1:0"), []byte(addr), 1), 0o600)
-
+	os.WriteFile(cfg, bytes.Replace(content, []byte("127.0.0.1:0"), []byte(d.addr), 1), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	var stderr bytes.Buffer
+	d.cancel = cancel
 	go func() {
-		m := &Main{Stdout: &bytes.Buffer{}, Stderr: &stderr, LookupEnv: func(string) (string, bool) { return "", false }, Now: time.Now}
-		done <- m.Run(ctx, []string{"run", "-c", cfg, "--log-format", "json"})
+		m := &Main{Stdout: &bytes.Buffer{}, Stderr: &d.stderr, LookupEnv: func(string) (string, bool) { return "", false }, Now: time.Now}
+		d.done <- m.Run(ctx, []string{"run", "-c", cfg, "--log-format", "json"})
 	}()
-	var resp *http.Response
 	for i := 0; i < 100; i++ {
-		resp, err = http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			break
+		if resp, err := http.Get("http://" + d.addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			return d
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	cancel()
+	t.Fatalf("daemon never answered: %s", d.stop(t))
+	return nil
+}
+
+// stop cancels the daemon, fails the test unless it exits 0 in time, and
+// returns what it logged.
+func (d *daemon) stop(t *testing.T) string {
+	t.Helper()
+	d.cancel()
+	select {
+	case code := <-d.done:
+		if code != 0 {
+			t.Errorf("run exited %d: %s", code, d.stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not stop after cancellation")
+	}
+	return d.stderr.String()
+}
+
+func TestRunServesHealthAndStopsOnCancel(t *testing.T) {
+	cfg, _ := memoryStore(t)
+	d := startDaemon(t, cfg)
+	resp, err := http.Get("http://" + d.addr + "/readyz")
 	if err != nil {
-		t.Fatalf("daemon never answered: %v", err)
+		t.Fatal(err)
 	}
 	var ready struct {
 		Ready  bool `json:"ready"`
@@ -301,23 +333,23 @@ func TestRunServesHealthAndStopsOnCancel(t *testing.T) {
 	if !ready.Ready || len(ready.Stores) != 1 || ready.Stores[0].Store != "shop" {
 		t.Errorf("readyz = %+v", ready)
 	}
-	if code, out, _ := run(t, nil, "healthcheck", "--url", "http://"+addr+"/healthz"); code != 0 || out != "healthy\n" {
+	if code, out, _ := run(t, nil, "healthcheck", "--url", "http://"+d.addr+"/healthz"); code != 0 || out != "healthy\n" {
 		t.Errorf("healthcheck: %d %q", code, out)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("run exited %d: %s", code, stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("run did not stop after cancellation")
+	if resp, err := http.Get("http://" + d.addr + "/api/stores"); err != nil {
+		t.Error(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("without an admin_token the staff API must not be served: %d", resp.StatusCode)
 	}
-	if code, _, _ := run(t, nil, "healthcheck", "--url", "http://"+addr+"/healthz", "--timeout", "1s"); code != 1 {
+	logged := d.stop(t)
+	if code, _, _ := run(t, nil, "healthcheck", "--url", "http://"+d.addr+"/healthz", "--timeout", "1s"); code != 1 {
 		t.Errorf("healthcheck against a stopped daemon: exit %d, want 1", code)
 	}
-	if strings.Contains(stderr.String(), "ann@example.com") {
+	if strings.Contains(logged, "ann@example.com") {
 		t.Errorf("an e-mail address reached the log")
+	}
+	if !strings.Contains(logged, "no admin_token configured") {
+		t.Errorf("the log does not say why the staff API is off:\n%s", logged)
 	}
 }
 

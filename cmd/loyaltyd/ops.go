@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -108,8 +107,8 @@ func runOutbox(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	var dead []store.OutboxItem
-	if err := a.db.View(ctx, func(tx *store.Tx) (err error) { dead, err = tx.OutboxItems(sid, store.OutboxDead, 1000); return }); err != nil {
+	dead, err := a.engine.DeadLetters(ctx, sid)
+	if err != nil {
 		return err
 	}
 	if *retry == "" {
@@ -131,31 +130,18 @@ func runOutbox(ctx context.Context, m *Main, args []string) error {
 		return usagef("--staff is required to retry (or set $LOYALTYD_STAFF)")
 	}
 	var ids []int64
-	if *retry == "all" {
-		for _, it := range dead {
-			ids = append(ids, it.ID)
-		}
-	} else {
+	if *retry != "all" {
 		id, err := strconv.ParseInt(*retry, 10, 64)
 		if err != nil {
 			return usagef("--retry %q: want an id or all", *retry)
 		}
 		ids = []int64{id}
 	}
-	err = a.db.Update(ctx, func(tx *store.Tx) error {
-		for _, id := range ids {
-			if err := tx.RetryDead(sid, id); err != nil {
-				return err
-			}
-		}
-		_, err := tx.Audit(store.AuditEntry{Actor: *staff, Action: "outbox_retry", StoreID: sid,
-			Detail: fmt.Sprintf("retried %d dead write-backs: %s", len(ids), strings.Trim(fmt.Sprint(ids), "[]"))})
-		return err
-	})
+	n, err := a.engine.RetryDead(ctx, sid, ids, *staff)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "%d write-backs back in the queue; the daemon delivers them.\n", len(ids))
+	fmt.Fprintf(m.Stdout, "%d write-backs back in the queue; the daemon delivers them.\n", n)
 	return nil
 }
 

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/loyaltyd/loyaltyd/admin"
+	"github.com/loyaltyd/loyaltyd/loyalty"
+	"github.com/loyaltyd/loyaltyd/report"
+	"github.com/loyaltyd/loyaltyd/store"
+	"github.com/loyaltyd/loyaltyd/sync"
+)
+
+// staffBackend gives the staff API the engine, and turns the engine's
+// errors into the API's kinds of error.
+type staffBackend struct{ e *sync.Engine }
+
+// apiErr maps an engine error to what the API answers: not found, a
+// refusal by the program's state, a field at fault, or (unchanged) an
+// internal error.
+func apiErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: %v", admin.ErrNotFound, err)
+	case errors.Is(err, loyalty.ErrUnknownReward):
+		return &admin.FieldError{Field: "reward", Msg: err.Error()}
+	case errors.Is(err, loyalty.ErrInsufficientPoints), errors.Is(err, loyalty.ErrNegativeBalance),
+		errors.Is(err, loyalty.ErrNotMember):
+		return fmt.Errorf("%w: %v", admin.ErrConflict, err)
+	}
+	return err
+}
+
+func (b staffBackend) store(id string) (*sync.Store, error) {
+	if st := b.e.Store(id); st != nil {
+		return st, nil
+	}
+	return nil, fmt.Errorf("store %q: %w", id, admin.ErrNotFound)
+}
+
+func (b staffBackend) SearchCustomers(ctx context.Context, storeID, query string, limit int) ([]report.CustomerHit, error) {
+	hits, err := b.e.SearchCustomers(ctx, storeID, query, limit)
+	return hits, apiErr(err)
+}
+
+func (b staffBackend) Customer(ctx context.Context, storeID, customerID string) (*report.CustomerView, error) {
+	v, err := b.e.Customer(ctx, storeID, customerID, "")
+	return v, apiErr(err)
+}
+
+func (b staffBackend) Adjust(ctx context.Context, storeID, customerID string, points int64, reason, staff string) (*report.LedgerLine, error) {
+	st, err := b.store(storeID)
+	if err != nil {
+		return nil, err
+	}
+	en, err := b.e.Adjust(ctx, st, customerID, points, reason, staff)
+	if err != nil {
+		return nil, apiErr(err)
+	}
+	return &report.LedgerLine{Time: en.At, Points: en.Points, Kind: en.Kind, Reason: en.Reason, AvailableAt: en.AvailableAt, Actor: en.Actor}, nil
+}
+
+func (b staffBackend) Redeem(ctx context.Context, storeID, customerID, rewardID, staff string) (*report.RewardLine, error) {
+	st, err := b.store(storeID)
+	if err != nil {
+		return nil, err
+	}
+	r, err := b.e.Redeem(ctx, st, customerID, rewardID, staff)
+	if err != nil {
+		return nil, apiErr(err)
+	}
+	return &report.RewardLine{ID: r.ID, Reward: r.RewardID, Points: r.Points, Code: r.Code, Status: r.Status,
+		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}, nil
+}
+
+func (b staffBackend) Status(ctx context.Context) ([]report.StoreReport, error) {
+	return b.e.Report(ctx)
+}
+
+func (b staffBackend) DeadLetters(ctx context.Context, storeID string) ([]report.DeadLetter, error) {
+	d, err := b.e.DeadLetters(ctx, storeID)
+	return d, apiErr(err)
+}
+
+func (b staffBackend) RetryDead(ctx context.Context, storeID string, ids []int64, staff string) (int, error) {
+	n, err := b.e.RetryDead(ctx, storeID, ids, staff)
+	return n, apiErr(err)
+}
+
+// mountStaff adds the staff API to mux when an admin token is configured;
+// without one the API is not served at all, and the log says why.
+func mountStaff(mux *http.ServeMux, a *app) {
+	token := a.cfg.AdminToken.Reveal()
+	if token == "" {
+		a.log.Warn("no admin_token configured: the staff API is not served")
+		return
+	}
+	api := &admin.API{Backend: staffBackend{a.engine}, Program: &a.cfg.Program, Token: token, Log: a.log}
+	for _, s := range a.cfg.Stores {
+		api.Stores = append(api.Stores, admin.StoreRef{ID: s.ID, Platform: s.Platform})
+	}
+	api.Register(mux)
+}
