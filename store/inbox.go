@@ -185,7 +185,7 @@ func (db *DB) Durable(ctx context.Context, fn func(*Tx) error) error {
 	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = "+db.sync)
 	sqlTx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", classify(err))
+		return fmt.Errorf("store: begin: %w", db.classify(err))
 	}
 	tx := &Tx{db: db, tx: sqlTx, ctx: ctx, now: db.Now().UTC()}
 	if err := fn(tx); err != nil {
@@ -193,7 +193,7 @@ func (db *DB) Durable(ctx context.Context, fn func(*Tx) error) error {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", classify(err))
+		return fmt.Errorf("store: commit: %w", db.classify(err))
 	}
 	return nil
 }

@@ -39,6 +39,11 @@ var (
 	// ErrConflict: a write lost a race with another (a ledger entry that
 	// no longer continues its stream); retrying the transaction is safe.
 	ErrConflict = errors.New("conflicting write")
+	// ErrFull: the database could not grow, because the disk holding it
+	// is full (or the file reached its size limit). The transaction that
+	// met it was rolled back whole, and what was stored before is intact;
+	// retrying once space is freed is safe.
+	ErrFull = errors.New("database or disk is full")
 )
 
 //go:embed migrations/*.sql
@@ -268,6 +273,32 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
+// SetMaxPageCount caps the number of pages the database file may hold
+// (PRAGMA max_page_count on the writer's connection), so that a write
+// needing more fails with ErrFull exactly as on a full disk; 0 lifts the
+// cap. It returns the cap now in force, which SQLite never sets below the
+// file's current size: SetMaxPageCount(ctx, 1) leaves no room to grow.
+// Tests use it to rehearse a full disk without a small filesystem. The cap
+// lasts until Close.
+func (db *DB) SetMaxPageCount(ctx context.Context, pages int) (int, error) {
+	if pages < 0 {
+		return 0, fmt.Errorf("store: max page count %d is negative", pages)
+	}
+	if pages == 0 {
+		pages = maxPageCount
+	}
+	var got int
+	// The writer pool has one connection and never closes it, so the
+	// pragma holds for every later write.
+	if err := db.writer.QueryRowContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", pages)).Scan(&got); err != nil {
+		return 0, fmt.Errorf("store: set max page count: %w", err)
+	}
+	return got, nil
+}
+
+// maxPageCount is SQLite's own limit on a database's pages.
+const maxPageCount = 4294967294
+
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
 	return db.reader.PingContext(ctx)
@@ -300,7 +331,7 @@ func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
 func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx) error) error {
 	sqlTx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", classify(err))
+		return fmt.Errorf("store: begin: %w", db.classify(err))
 	}
 	tx := &Tx{db: db, tx: sqlTx, ctx: ctx, now: db.Now().UTC()}
 	if err := fn(tx); err != nil {
@@ -311,16 +342,22 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 		return sqlTx.Rollback()
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", classify(err))
+		return fmt.Errorf("store: commit: %w", db.classify(err))
 	}
 	return nil
 }
 
 // classify maps SQLite errors onto the store's errors where callers act on
-// them.
-func classify(err error) error {
+// them. A full disk says what the operator can do about it: the caller's
+// wrapping says what was being written.
+func (db *DB) classify(err error) error {
 	var se sqlite3.Error
 	if errors.As(err, &se) {
+		if se.Code == sqlite3.ErrFull {
+			return fmt.Errorf("%w: free space on the disk holding %s (or move the database to a larger one); "+
+				"the write was rolled back, what was stored before is intact, and loyaltyd catches up once it can write again",
+				ErrFull, db.path)
+		}
 		if se.Code == sqlite3.ErrConstraint && strings.Contains(se.Error(), "does not continue its stream") {
 			return fmt.Errorf("%w: %v", ErrConflict, err)
 		}
@@ -334,7 +371,7 @@ func classify(err error) error {
 func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
 	r, err := tx.tx.ExecContext(tx.ctx, query, args...)
 	if err != nil {
-		return nil, classify(err)
+		return nil, tx.db.classify(err)
 	}
 	return r, nil
 }

@@ -146,6 +146,11 @@ func (e *Engine) segment(ctx context.Context, st *Store) ([]string, error) {
 			}
 			if m.ABC != abc && m.Cohort == store.CohortMember {
 				moved = append(moved, m.CustomerID)
+				// Due for a refresh now, saved with the new segment: if
+				// the refresh that follows fails (a crash, a full disk),
+				// the next run finds the member due, although its
+				// segment no longer moves.
+				m.ReviewAt = now
 			}
 			m.ABC, m.RFM = abc, rfm
 			if err := tx.SaveMember(m); err != nil {

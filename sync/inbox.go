@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -63,7 +64,11 @@ func (e *Engine) ProcessInbox(ctx context.Context, st *Store, r *Report) error {
 			err := e.DB.Update(ctx, func(tx *store.Tx) error {
 				pr = Report{Store: st.ID}
 				b := newBatch(st, &pr)
-				status, why := e.applyEvent(tx, b, in, fetched)
+				status, why, err := e.applyEvent(tx, b, in, fetched)
+				if err != nil {
+					// Roll back what the delivery half applied.
+					return err
+				}
 				if err := tx.InboxDone(in.ID, status, why); err != nil {
 					return err
 				}
@@ -72,6 +77,11 @@ func (e *Engine) ProcessInbox(ctx context.Context, st *Store, r *Report) error {
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
+				}
+				if errors.Is(err, store.ErrFull) {
+					// Nothing can be applied until there is space: the
+					// delivery stays pending, and is applied then.
+					return err
 				}
 				// A transaction that failed for this delivery is recorded
 				// and left to polling; the next delivery is not held up.
@@ -113,30 +123,30 @@ func (e *Engine) fetch(ctx context.Context, st *Store, in store.InboxEvent) *com
 }
 
 // applyEvent applies one delivery (with the order fetched for it, if any)
-// and says what became of it.
-func (e *Engine) applyEvent(tx *store.Tx, b *batch, in store.InboxEvent, fetched *commerce.Order) (status, why string) {
+// and says what became of it. An error means the delivery could not be
+// applied, and what it wrote must be rolled back.
+func (e *Engine) applyEvent(tx *store.Tx, b *batch, in store.InboxEvent, fetched *commerce.Order) (status, why string, err error) {
 	var ev commerce.Event
 	if err := json.Unmarshal(in.Event, &ev); err != nil {
-		return store.InboxFailed, "stored event: " + err.Error()
+		return store.InboxFailed, "stored event: " + err.Error(), nil
 	}
 	if ev.Order == nil {
 		ev.Order = fetched
 	}
 	now := tx.Now()
-	var err error
 	switch ev.Kind {
 	case commerce.EventOrder:
 		if ev.Order == nil {
 			// The delivery names the order without its state (a refund
 			// notice): the next poll reads it; ask for one now.
 			e.wake(b.st.ID, wakePoll)
-			return store.InboxProcessed, "order state left to polling"
+			return store.InboxProcessed, "order state left to polling", nil
 		}
 		err = e.applyOrder(tx, b, ev.Order)
 	case commerce.EventCustomer:
 		if ev.Customer == nil {
 			e.wake(b.st.ID, wakePoll)
-			return store.InboxProcessed, "customer left to polling"
+			return store.InboxProcessed, "customer left to polling", nil
 		}
 		err = e.applyCustomer(tx, b, ev.Customer)
 	case commerce.EventOrderDeleted:
@@ -159,12 +169,12 @@ func (e *Engine) applyEvent(tx *store.Tx, b *batch, in store.InboxEvent, fetched
 				Detail: "the store removed loyaltyd's access: calls to it stop; its data stays"})
 		}
 	default:
-		return store.InboxIgnored, "topic " + ev.Topic + " is not acted on"
+		return store.InboxIgnored, "topic " + ev.Topic + " is not acted on", nil
 	}
 	if err != nil {
-		return store.InboxFailed, err.Error()
+		return "", "", err
 	}
-	return store.InboxProcessed, ""
+	return store.InboxProcessed, "", nil
 }
 
 // deleteOrder marks an order deleted; it stops counting, and what it

@@ -16,6 +16,7 @@ import (
 	"strings"
 	stdsync "sync"
 	"time"
+	"unicode/utf8"
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
 	"github.com/hashicorp/go-retryablehttp"
@@ -355,7 +356,8 @@ func lastResponse(resp *http.Response, err error, _ int) (*http.Response, error)
 }
 
 // parseRetryAfter reads Retry-After as seconds, fractional ("2.0",
-// "0.25"), or as an HTTP date.
+// "0.25"), or as an HTTP date. A wait longer than an hour is not believed,
+// in either form.
 func parseRetryAfter(v string) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -368,7 +370,9 @@ func parseRetryAfter(v string) (time.Duration, bool) {
 		return seconds(f), true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0), true
+		if d := time.Until(t); d <= time.Hour {
+			return max(d, 0), true
+		}
 	}
 	return 0, false
 }
@@ -499,6 +503,10 @@ func nextPageInfo(h http.Header) (string, error) {
 			pi := u.Query().Get("page_info")
 			if pi == "" {
 				return "", errors.New("link header: next URL without page_info")
+			}
+			if !utf8.ValidString(pi) {
+				// It could not be kept in a cursor token as it is.
+				return "", errors.New("link header: next URL with a page_info that is not text")
 			}
 			return pi, nil
 		}

@@ -124,7 +124,12 @@ func (t *timestamp) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("time %q is not ISO 8601 with an offset", truncate(s, 40))
 	}
-	t.Time = v.UTC()
+	// An offset can move a time out of the years 0 to 9999, which
+	// loyaltyd's records cannot hold: refuse it here, with its field.
+	if v = v.UTC(); v.Year() < 0 || v.Year() > 9999 {
+		return fmt.Errorf("time %q is out of range", truncate(s, 40))
+	}
+	t.Time = v
 	return nil
 }
 
@@ -370,6 +375,9 @@ func orderFromWire(w *wireOrder) (commerce.Order, error) {
 			return commerce.Order{}, fmt.Errorf("%s.quantity: negative", field)
 		}
 		unit := m.read(field+".price", l.Price, l.PriceSet)
+		if q := int64(l.Quantity); q > 0 && unit.Minor*q/q != unit.Minor {
+			return commerce.Order{}, fmt.Errorf("%s: price × quantity is out of range", field)
+		}
 		li := commerce.LineItem{
 			ID:        string(l.ID),
 			ProductID: string(l.ProductID),

@@ -3,6 +3,7 @@ package woocommerce
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -70,6 +71,11 @@ func convertOrder(w wireOrder, refunds []wireRefund, custom map[string]commerce.
 		m, err := commerce.ParseMoney(string(v), cur)
 		if err != nil {
 			return commerce.Money{}, fmt.Errorf("%s: %w", field, err)
+		}
+		if m.Minor == math.MinInt64 {
+			// Refunds come negative and are turned around: this one
+			// cannot be.
+			return commerce.Money{}, fmt.Errorf("%s: %s is out of range", field, truncate(string(v), 32))
 		}
 		return m, nil
 	}
@@ -287,6 +293,10 @@ func parseTags(v json.RawMessage) []string {
 		list = strings.Split(s, ",")
 	} else if json.Unmarshal(v, &list) != nil {
 		return nil
+	} else {
+		// The list is written back as one comma-separated string, where a
+		// comma inside an element separates two tags: read it so now.
+		list = strings.Split(strings.Join(list, ","), ",")
 	}
 	var out []string
 	for _, t := range list {

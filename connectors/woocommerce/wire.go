@@ -52,15 +52,20 @@ func (t wireTime) MarshalJSON() ([]byte, error) {
 }
 
 // parseWireTime reads a GMT date as WooCommerce writes it. A value with a
-// zone (a plugin may add one) is honoured rather than misread.
+// zone (a plugin may add one) is honoured rather than misread; one that
+// its zone moves out of the years 0 to 9999 is refused, as neither a
+// query nor loyaltyd's records could hold it.
 func parseWireTime(s string) (time.Time, error) {
-	if v, err := time.ParseInLocation(wireTimeLayout, s, time.UTC); err == nil {
-		return v, nil
+	v, err := time.ParseInLocation(wireTimeLayout, s, time.UTC)
+	if err != nil {
+		if v, err = time.Parse(time.RFC3339, s); err == nil {
+			v = v.UTC()
+		}
 	}
-	if v, err := time.Parse(time.RFC3339, s); err == nil {
-		return v.UTC(), nil
+	if err != nil || v.Year() < 0 || v.Year() > 9999 {
+		return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DDTHH:MM:SS", truncate(s, 40))
 	}
-	return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DDTHH:MM:SS", truncate(s, 40))
+	return v, nil
 }
 
 // formatWireTime writes t as a GMT date for a query: whole seconds, no
