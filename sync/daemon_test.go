@@ -340,3 +340,62 @@ func crashRun(t *testing.T, vs []version, rng *rand.Rand, noisy bool) outcome {
 	}
 	return o
 }
+
+// TestRefusedCodeIsNotRetried: a reward code the platform refused for good
+// gave its points back; retrying it by hand would give the code away on
+// top, so a named retry is refused and a retry of all leaves it dead, while
+// other dead write-backs go back in the queue.
+func TestRefusedCodeIsNotRetried(t *testing.T) {
+	t.Parallel()
+	p := parseProgram(t, "p", "currency: USD\nlaunch: 2026-01-01\nearn: {points_per_unit: 1}\n"+
+		"rewards: [{id: five-off, points: 500, type: fixed_amount, value: 5}]\n")
+	h := newHarness(t, p, 0)
+	h.customer("ann", "ann@example.com")
+	h.order("1001", "ann", day(2), commerce.StatePaid, "600.00")
+	h.clock.Set(day(3))
+	h.pass()
+	ctx := context.Background()
+	h.platform.FailNext(memory.OpEnsureDiscount, 1, fmt.Errorf("price rule invalid: %w", connectors.ErrRejected))
+	h.platform.FailNext(memory.OpAddTags, 1, fmt.Errorf("tag too long: %w", connectors.ErrRejected))
+	if _, err := h.engine.Redeem(ctx, h.st, "ann", "five-off", "dana"); err != nil {
+		t.Fatal(err)
+	}
+	h.customer("ann", "ann@example.com", "vip") // the merchant replaces ann's tags
+	h.clock.Set(day(4))
+	h.pass()
+	if tags := h.platform.Tags("ann"); !slices.Equal(tags, []string{"vip"}) {
+		t.Fatalf("tags while the tag write is dead: %v, want the merchant's only", tags)
+	}
+	if got := h.balance("ann").Available; got != 600 {
+		t.Fatalf("available after the refused code = %d, want the 600 points back", got)
+	}
+	dead, err := h.engine.DeadLetters(ctx, "shop")
+	if err != nil || len(dead) != 2 {
+		t.Fatalf("dead letters %+v %v, want the code and the tags", dead, err)
+	}
+	var code int64
+	for _, d := range dead {
+		if d.Kind == sync.OutboxDiscount {
+			code = d.ID
+		}
+	}
+	if _, err := h.engine.RetryDead(ctx, "shop", []int64{code}, "dana"); !errors.Is(err, sync.ErrPointsReturned) {
+		t.Errorf("retrying the refused code: %v, want ErrPointsReturned", err)
+	}
+	if _, err := h.engine.RetryDead(ctx, "shop", []int64{99999}, "dana"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("retrying an unknown write-back: %v, want ErrNotFound", err)
+	}
+	if n, err := h.engine.RetryDead(ctx, "shop", nil, "dana"); err != nil || n != 1 {
+		t.Errorf("retry all = %d %v, want the tags only", n, err)
+	}
+	h.pass()
+	if d := h.platform.Discounts(); len(d) != 0 {
+		t.Errorf("the refused code reached the platform after its points were returned: %v", d)
+	}
+	if tags := h.platform.Tags("ann"); !slices.Contains(tags, "loyalty-reward-ready") {
+		t.Errorf("the retried tags were not written: %v", tags)
+	}
+	if dead, _ := h.engine.DeadLetters(ctx, "shop"); len(dead) != 1 || dead[0].ID != code {
+		t.Errorf("dead letters after the retry %+v, want the code only", dead)
+	}
+}

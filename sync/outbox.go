@@ -5,12 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/loyaltyd/loyaltyd/connectors"
+	"github.com/loyaltyd/loyaltyd/report"
 	"github.com/loyaltyd/loyaltyd/store"
 )
 
@@ -194,4 +199,99 @@ func (e *Engine) deliver(ctx context.Context, st *Store, it store.OutboxItem) (s
 		return "", tw.RemoveTags(ctx, it.CustomerID, p.Tags)
 	}
 	return "", fmt.Errorf("outbox %d: unknown kind %q: %w", it.ID, it.Kind, connectors.ErrUnsupported)
+}
+
+// DeadLetters returns a store's dead write-backs, newest first.
+func (e *Engine) DeadLetters(ctx context.Context, storeID string) ([]report.DeadLetter, error) {
+	out := []report.DeadLetter{}
+	err := e.DB.View(ctx, func(tx *store.Tx) error {
+		items, err := tx.OutboxItems(storeID, store.OutboxDead, 1000)
+		for _, it := range items {
+			out = append(out, report.DeadLetter{ID: it.ID, Store: it.StoreID, Kind: it.Kind, CustomerID: it.CustomerID,
+				Attempts: it.Attempts, LastError: it.LastError, CreatedAt: it.CreatedAt})
+		}
+		return err
+	})
+	return out, err
+}
+
+// ErrPointsReturned refuses to retry a dead reward code whose points were
+// given back when it died: delivering it now would give the code away.
+var ErrPointsReturned = errors.New("the reward's points were given back when its code was refused; redeem the reward again instead")
+
+// RetryDead puts dead write-backs back in the queue (all of the store's
+// when ids is empty), audited under the staff member's name, and wakes the
+// store's outbox. A reward code whose points were returned is not retried:
+// named, it is refused with ErrPointsReturned; in a retry of all, it is
+// left dead. It returns how many it retried.
+func (e *Engine) RetryDead(ctx context.Context, storeID string, ids []int64, staff string) (int, error) {
+	if strings.TrimSpace(staff) == "" {
+		return 0, errors.New("retry: the staff member's name is required")
+	}
+	var retried []int64
+	err := e.DB.Update(ctx, func(tx *store.Tx) error {
+		retried = retried[:0]
+		dead, err := tx.OutboxItems(storeID, store.OutboxDead, math.MaxInt32)
+		if err != nil {
+			return err
+		}
+		byID := make(map[int64]store.OutboxItem, len(dead))
+		for _, it := range dead {
+			byID[it.ID] = it
+		}
+		want, all := ids, len(ids) == 0
+		if all {
+			want = slices.Collect(maps.Keys(byID))
+			slices.Sort(want)
+		}
+		for _, id := range want {
+			it, ok := byID[id]
+			if !ok {
+				return fmt.Errorf("dead write-back %s/%d: %w", storeID, id, store.ErrNotFound)
+			}
+			returned, err := pointsReturned(tx, it)
+			switch {
+			case err != nil:
+				return err
+			case returned && all:
+				continue
+			case returned:
+				return fmt.Errorf("write-back %d: %w", id, ErrPointsReturned)
+			}
+			if err := tx.RetryDead(storeID, id); err != nil {
+				return err
+			}
+			retried = append(retried, id)
+		}
+		if len(retried) == 0 {
+			return nil
+		}
+		_, err = tx.Audit(store.AuditEntry{Actor: staff, Action: "outbox_retry", StoreID: storeID,
+			Detail: fmt.Sprintf("retried %d dead write-backs: %s", len(retried), strings.Trim(fmt.Sprint(retried), "[]"))})
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if len(retried) > 0 {
+		e.wake(storeID, wakeOutbox)
+	}
+	return len(retried), nil
+}
+
+// pointsReturned reports whether a write-back is the code of a redemption
+// whose points were given back.
+func pointsReturned(tx *store.Tx, it store.OutboxItem) (bool, error) {
+	if it.Kind != OutboxDiscount {
+		return false, nil
+	}
+	var p discountPayload
+	if err := json.Unmarshal(it.Payload, &p); err != nil || p.RedemptionID == 0 {
+		return false, nil
+	}
+	red, err := tx.Redemption(it.StoreID, p.RedemptionID)
+	if err != nil {
+		return false, err
+	}
+	return red.Status == store.RedemptionFailed, nil
 }

@@ -29,7 +29,7 @@ func apiErr(err error) error {
 	case errors.Is(err, loyalty.ErrUnknownReward):
 		return &admin.FieldError{Field: "reward", Msg: err.Error()}
 	case errors.Is(err, loyalty.ErrInsufficientPoints), errors.Is(err, loyalty.ErrNegativeBalance),
-		errors.Is(err, loyalty.ErrNotMember):
+		errors.Is(err, loyalty.ErrNotMember), errors.Is(err, sync.ErrPointsReturned):
 		return fmt.Errorf("%w: %v", admin.ErrConflict, err)
 	}
 	return err
