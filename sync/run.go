@@ -169,7 +169,14 @@ func (e *Engine) pollLoop(ctx context.Context, st *Store) {
 			failures = 0
 		}
 		e.recordPass(ctx, st, r, err, failures, wait)
-		if !sleep(ctx, wait, wake) {
+		// A store in backoff is not woken early: every webhook that asks
+		// for a poll would start another failing pass, and an outage
+		// with deliveries coming in would become a stream of them.
+		woken := wake
+		if failures > 0 {
+			woken = nil
+		}
+		if !sleep(ctx, wait, woken) {
 			return
 		}
 	}
