@@ -54,6 +54,17 @@ type Program struct {
 	Expiry Expiry `yaml:"expiry" json:"expiry,omitzero"`
 	// Tags says how the program's tags are named on the platform.
 	Tags Tags `yaml:"tags" json:"tags"`
+	// PointValue is what one point is worth to the store in its currency
+	// (0.01: a point is a cent), so that reports can put a money value on
+	// outstanding points (the liability). Default: what a point buys in the
+	// fixed_amount reward that costs the fewest points.
+	PointValue Decimal `yaml:"point_value" json:"point_value,omitzero"`
+	// MarginPercent is the store's gross margin on merchandise, which
+	// turns the members' extra revenue into extra profit for the ROI.
+	// Without it the ROI is not computed.
+	MarginPercent Decimal `yaml:"margin_percent" json:"margin_percent,omitzero"`
+	// Goals are the targets reports measure the program against.
+	Goals Goals `yaml:"goals" json:"goals,omitzero"`
 
 	loc     *time.Location
 	version string
@@ -269,6 +280,7 @@ func (p *Program) SetDefaults() {
 	}
 	p.AutoRedeem.MonthlyBudget.resolve(p.Currency)
 	p.Referrals.FriendReward.MinOrder.resolve(p.Currency)
+	p.setMeasureDefaults()
 	p.loc = time.UTC
 	if p.TimeZone != "" {
 		if loc, err := time.LoadLocation(p.TimeZone); err == nil {
@@ -496,6 +508,7 @@ func (p *Program) Validate() error {
 	if strings.EqualFold(p.Codes.Prefix, p.Referrals.CodePrefix) {
 		add("referrals.code_prefix", "must differ from codes.prefix, so that referral codes and reward codes cannot be confused")
 	}
+	p.validateMeasures(add, amount)
 	if len(errs) == 0 {
 		return nil
 	}
@@ -607,12 +620,16 @@ func (p *Program) Level(name string) *Level {
 // Version identifies the program's rules: two programs with the same
 // version compute the same points. It is recorded with every order's rule
 // snapshot, and computed once, by SetDefaults (a program is not changed
-// after it).
+// after it). The settings that only measure the program (point value,
+// margin, goals) are left out, so that setting a goal is not a new
+// version of the rules.
 func (p *Program) Version() string {
 	if p.version != "" {
 		return p.version
 	}
-	b, _ := json.Marshal(p)
+	rules := *p
+	rules.PointValue, rules.MarginPercent, rules.Goals = Decimal{}, Decimal{}, Goals{}
+	b, _ := json.Marshal(&rules)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:6])
 }

@@ -80,6 +80,8 @@ func commands() []command {
 		{"export", "list or print the exports prepared for the platform's data requests", runExport},
 		{"backup", "write a consistent copy of the database while loyaltyd runs", runBackup},
 		{"rebuild", "recompute every balance from the stored orders (--check only compares)", runRebuild},
+		{"report", "how the program does: points, liability, members against the holdout, ROI, segments, goals", runReport},
+		{"simulate", "replay the order history under a candidate program, side by side with the current one", runSimulate},
 		{"healthcheck", "exit 0 when the daemon at the configured address answers /healthz", runHealthcheck},
 		{"version", "print the version", runVersion},
 	}
