@@ -29,6 +29,7 @@ var allowed = map[string][]string{
 	"admin":                    {"commerce", "connectors", "loyalty", "report"},
 	"config":                   {"commerce", "loyalty"},
 	"synth":                    {"commerce"},
+	"importer":                 {"commerce"},
 	"report":                   {"commerce", "loyalty"},
 	"cmd/*":                    {"*"},
 }
@@ -132,6 +133,8 @@ func TestImportRulesCatchViolations(t *testing.T) {
 		{"sync", "config", false},
 		{"webhooks", "store", false},
 		{"cmd/loyaltyd", "store", true},
+		{"importer", "commerce", true},
+		{"importer", "sync", false},
 	} {
 		rules, _ := rulesFor(tc.pkg)
 		if got := permitted(rules, tc.imp); got != tc.want {

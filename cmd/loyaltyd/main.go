@@ -82,6 +82,7 @@ func commands() []command {
 		{"rebuild", "recompute every balance from the stored orders (--check only compares)", runRebuild},
 		{"report", "how the program does: points, liability, members against the holdout, ROI, segments, goals", runReport},
 		{"simulate", "replay the order history under a candidate program, side by side with the current one", runSimulate},
+		{"import", "import order history from a Shopify or WooCommerce CSV export or JSON lines", runImport},
 		{"healthcheck", "exit 0 when the daemon at the configured address answers /healthz", runHealthcheck},
 		{"version", "print the version", runVersion},
 	}
