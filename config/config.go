@@ -77,9 +77,22 @@ type Config struct {
 	LinkSecret Secret `yaml:"link_secret"`
 	// Notify are endpoints that receive the program's events.
 	Notify []Notify `yaml:"notify"`
+	// Dashboard says how the staff dashboard is shown.
+	Dashboard Dashboard `yaml:"dashboard"`
 
 	src *source
 }
+
+// Dashboard says how the staff dashboard is shown.
+type Dashboard struct {
+	// Language is one of DashboardLanguages, default en: the pages'
+	// language when the browser accepts none of them.
+	Language string `yaml:"language"`
+}
+
+// DashboardLanguages are the languages the dashboard speaks: English,
+// Estonian, Hebrew and Arabic.
+var DashboardLanguages = []string{"en", "et", "he", "ar"}
 
 // Notify is an endpoint that receives the program's events (tier_changed,
 // reward_issued, points_expiring, referral_rewarded) as signed JSON, so
@@ -244,6 +257,12 @@ func (r *reader) finish(c *Config, o Options) {
 		c.Log.Format = defaultLogFormat
 	} else if !slices.Contains(logFormats, c.Log.Format) {
 		r.invalid("log.format", "unknown format %s (known: %s)", src.quote("log.format", c.Log.Format), strings.Join(logFormats, ", "))
+	}
+
+	if c.Dashboard.Language == "" {
+		c.Dashboard.Language = "en"
+	} else if !slices.Contains(DashboardLanguages, c.Dashboard.Language) {
+		r.invalid("dashboard.language", "unknown language %s (known: %s)", src.quote("dashboard.language", c.Dashboard.Language), strings.Join(DashboardLanguages, ", "))
 	}
 
 	if c.PublicURL != "" {

@@ -87,7 +87,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			file: doc("databse: x.db", program),
-			want: []string{"t.yaml:1: databse: unknown key (known: admin_token, database, link_secret, listen, log, notify, program, public_url, stores)"},
+			want: []string{"t.yaml:1: databse: unknown key (known: admin_token, dashboard, database, link_secret, listen, log, notify, program, public_url, stores)"},
 		},
 		{
 			name: "unknown key in log",
@@ -131,6 +131,16 @@ func TestParseErrors(t *testing.T) {
 				"t.yaml:3: stores[0].id: required: the store's name in loyaltyd, such as acme",
 				"t.yaml:3: stores[0].platform: required (known: memory, shopify, woocommerce)",
 			},
+		},
+		{
+			name: "unknown dashboard language",
+			file: doc(program, "dashboard:", "  language: de"),
+			want: []string{`t.yaml:3: dashboard.language: unknown language "de" (known: en, et, he, ar)`},
+		},
+		{
+			name: "unknown key in dashboard",
+			file: doc(program, "dashboard: {lang: he}"),
+			want: []string{"t.yaml:2: dashboard.lang: unknown key (known: language)"},
 		},
 		{
 			name: "listen without a port",
@@ -486,6 +496,11 @@ func TestParseAccepts(t *testing.T) {
 			},
 		},
 		{
+			name:  "a right-to-left dashboard",
+			file:  doc(program, "dashboard: {language: he}"),
+			check: func(c *config.Config) (any, any) { return c.Dashboard.Language, "he" },
+		},
+		{
 			name:  "listen on every interface",
 			file:  doc(program, "listen: ':8380'"),
 			check: func(c *config.Config) (any, any) { return c.Listen, ":8380" },
@@ -538,7 +553,7 @@ func TestErrorsAllAtOnceInLineOrder(t *testing.T) {
 		`errors.yaml:11: stores[2].id: required: the store's name in loyaltyd, such as acme`,
 		`errors.yaml:15: program.earn.points_per_unit: must be greater than 0, got -1`,
 		`errors.yaml:16: program.earn.pending_days: expected a whole number, got "1.5"`,
-		`errors.yaml:17: colour: unknown key (known: admin_token, database, link_secret, listen, log, notify, program, public_url, stores)`,
+		`errors.yaml:17: colour: unknown key (known: admin_token, dashboard, database, link_secret, listen, log, notify, program, public_url, stores)`,
 	}, "\n")
 	if err == nil || err.Error() != want {
 		t.Errorf("Parse errors:\n%v\nwant:\n%s", err, want)
@@ -561,6 +576,7 @@ func TestDefaults(t *testing.T) {
 		{"AdminToken", c.AdminToken.Reveal(), ""},
 		{"Log.Level", c.Log.Level, "info"},
 		{"Log.Format", c.Log.Format, "auto"},
+		{"Dashboard.Language", c.Dashboard.Language, "en"},
 		{"Stores", len(c.Stores), 0},
 		{"Program.Enrollment", c.Program.Enrollment, loyalty.EnrollOpen},
 		{"Program.Earn.PointsPerUnit", c.Program.Earn.PointsPerUnit, loyalty.One},

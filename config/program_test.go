@@ -81,7 +81,7 @@ func TestLoadProgramErrors(t *testing.T) {
 			name: "whole configuration: program paths and a misspelt top-level key",
 			path: write("whole.yaml", "lisen: x\nstores: [{id: a, token: '${UNSET}'}]\nprogram:\n  currency: usd\n  earn: {points_per_unit: 0}\n"),
 			want: []string{
-				filepath.Join(dir, "whole.yaml") + ":1: lisen: unknown key (known: admin_token, database, link_secret, listen, log, notify, program, public_url, stores)",
+				filepath.Join(dir, "whole.yaml") + ":1: lisen: unknown key (known: admin_token, dashboard, database, link_secret, listen, log, notify, program, public_url, stores)",
 				filepath.Join(dir, "whole.yaml") + ":5: program.earn.points_per_unit: must be greater than 0, got 0",
 			},
 		},

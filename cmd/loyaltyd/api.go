@@ -91,17 +91,19 @@ func (b staffBackend) RetryDead(ctx context.Context, storeID string, ids []int64
 	return n, apiErr(err)
 }
 
-// mountStaff adds the staff API to mux when an admin token is configured;
-// without one the API is not served at all, and the log says why.
-func mountStaff(mux *http.ServeMux, a *app) {
+// mountStaff adds the staff API and the dashboard to mux when an admin
+// token is configured; without one neither is served at all, and the log
+// says why. It returns the dashboard, to be closed once the server has
+// stopped, or nil.
+func (m *Main) mountStaff(mux *http.ServeMux, a *app) *admin.Dashboard {
 	token := a.cfg.AdminToken.Reveal()
 	if token == "" {
-		a.log.Warn("no admin_token configured: the staff API is not served")
-		return
+		a.log.Warn("no admin_token configured: the staff API and the dashboard are not served")
+		return nil
 	}
-	api := &admin.API{Backend: staffBackend{a.engine}, Program: &a.cfg.Program, Token: token, Log: a.log}
-	for _, s := range a.cfg.Stores {
-		api.Stores = append(api.Stores, admin.StoreRef{ID: s.ID, Platform: s.Platform})
-	}
+	api := &admin.API{Backend: staffBackend{a.engine}, Program: &a.cfg.Program, Stores: storeRefs(a), Token: token, Log: a.log}
 	api.Register(mux)
+	d := m.dashboard(a, token)
+	d.Register(mux)
+	return d
 }

@@ -67,7 +67,7 @@ program:
   rewards:
     - {id: five-off, name: "$$5 off", points: 500, type: fixed_amount, value: 5, expires_after_days: 90}
     - {id: free-shipping, points: 300, type: free_shipping, budget_value: 6}
-    - {id: ten-percent, name: "10 %%%% off", points: 1500, type: percentage, value: 10, min_order: 50}
+    - {id: ten-percent, name: "10 %% off", points: 1500, type: percentage, value: 10, min_order: 50}
   auto_redeem: {reward: five-off, monthly_budget: 250}
   referrals:
     referrer_points: 250
@@ -75,6 +75,9 @@ program:
   expiry: {inactive_days: 365, warn_days: 30}
   tags:
     prefix: "loyalty-"
+  point_value: 0.01            # what a point is worth to the store: values the liability
+  margin_percent: 45           # gross margin on merchandise: turns extra revenue into ROI
+  goals: {members: 500, purchase_frequency: 3, repeat_rate: 0.5, roi: 2}
 `
 
 // demoStore is one of the demo's stores: its synthetic history and its
@@ -185,6 +188,9 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		return err
 	}
+	if err := os.WriteFile(filepath.Join(*dir, "candidate.yaml"), []byte(demoCandidate), 0o600); err != nil {
+		return err
+	}
 	dm := *m
 	dm.Now = clock.Now
 	a, err := dm.openApp(ctx, &common{config: cfgPath, logLevel: *logLevel}, true)
@@ -223,6 +229,14 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 	if *once {
 		return nil
 	}
+	// The demo's passes read up to "now": no safety lag for a platform on
+	// the same clock.
+	a.engine.SafetyLag = time.Nanosecond
+	stop, err := serveDemo(m, a)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	fmt.Fprintf(w, "\nThe stores stay up while the demo runs. New orders arrive on the Shopify store every %s;\n"+
 		"each is synced and credited as it comes. Ctrl-C stops.\n", *every)
 	return demoLive(ctx, m, a, main, *seed, *every)
@@ -467,10 +481,7 @@ func demoLive(ctx context.Context, m *Main, a *app, st *demoStore, seed uint64, 
 	next := 1001 + len(gen.Orders)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	// The demo's passes read up to "now": no safety lag for a platform on
-	// the same clock.
-	a.engine.SafetyLag = time.Nanosecond
-	a.engine.Stores = []*sync.Store{a.engine.Store(st.id)}
+	live := a.engine.Store(st.id)
 	for {
 		select {
 		case <-ctx.Done():
@@ -494,7 +505,7 @@ func demoLive(ctx context.Context, m *Main, a *app, st *demoStore, seed uint64, 
 		if err := st.putOrder(o); err != nil {
 			return err
 		}
-		if _, err := a.engine.SyncOnce(ctx); err != nil {
+		if _, err := a.engine.SyncStore(ctx, live); err != nil {
 			if ctx.Err() != nil {
 				continue
 			}

@@ -26,7 +26,7 @@ const shutdownGrace = 10 * time.Second
 
 func runDaemon(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlags("run", "[-c FILE]",
-		"Run the daemon: webhooks on POST /webhooks/{store}, a sync pass for every store every\npoll_interval, write-backs delivered as they are queued, reconciliation every\nreconcile_interval, GET /healthz, /readyz and /metrics on the listen address, and the\nstaff API under /api/ when admin_token is set. Stops cleanly on SIGTERM or SIGINT.")
+		"Run the daemon: webhooks on POST /webhooks/{store}, a sync pass for every store every\npoll_interval, write-backs delivered as they are queued, reconciliation every\nreconcile_interval, GET /healthz, /readyz and /metrics on the listen address, the\nstaff API under /api/ and the dashboard at / when admin_token is set. Stops cleanly on\nSIGTERM or SIGINT.")
 	c := m.commonFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -71,7 +71,9 @@ func runDaemon(ctx context.Context, m *Main, args []string) error {
 		}
 	}
 	pub.Register(mux)
-	mountStaff(mux, a)
+	if dash := m.mountStaff(mux, a); dash != nil {
+		defer dash.Close()
+	}
 
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
