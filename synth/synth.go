@@ -36,6 +36,11 @@ type Options struct {
 	DiscountRate float64
 	// FirstOrderID numbers the orders; default 1001.
 	FirstOrderID int
+	// Orders, when positive, is the exact number of orders: each
+	// customer's habits then say how the orders are shared among the
+	// customers, and the store is the one NewStream generates. Zero lets
+	// the habits decide how many orders there are.
+	Orders int
 }
 
 // Store is a generated store.
@@ -88,8 +93,12 @@ func (o *Options) defaults() {
 	}
 }
 
-// Generate builds a store.
+// Generate builds a store. With Options.Orders set it collects what
+// NewStream generates.
 func Generate(o Options) (Store, error) {
+	if o.Orders != 0 {
+		return collect(o)
+	}
 	o.defaults()
 	exp, err := commerce.Exponent(o.Currency)
 	if err != nil {
@@ -99,29 +108,7 @@ func Generate(o Options) (Store, error) {
 		return Store{}, fmt.Errorf("synth: want customers ≥ 0 and start before end")
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
-	// Prices are chosen in cents and scaled to the currency's exponent, so
-	// that a JPY store has believable yen prices.
-	scale := func(cents int64) int64 {
-		switch {
-		case exp == 0:
-			return cents // ¥ prices: 2,500 for a "25.00" item reads believably
-		case exp >= 2:
-			return cents * int64(math.Pow10(exp-2))
-		}
-		return cents / 10
-	}
-	catalog := make([]product, 0, len(items)+1)
-	for i, name := range items {
-		catalog = append(catalog, product{
-			id:     strconv.Itoa(8001 + i),
-			sku:    fmt.Sprintf("%s-%03d", []string{"NW", "AO", "BH", "KS"}[i%len(vendors)], i+1),
-			vendor: vendors[i%len(vendors)],
-			title:  name,
-			price:  scale(int64(900 + rng.IntN(15000))),
-		})
-	}
-	catalog = append(catalog, product{id: "8999", sku: "GIFT-25", vendor: "Store", title: "Gift card", price: scale(2500), giftCard: true})
-
+	m := newMaker(o, exp, rng)
 	span := o.End.Sub(o.Start)
 	st := Store{Customers: make([]commerce.Customer, o.Customers)}
 	type plan struct {
@@ -178,97 +165,26 @@ func Generate(o Options) (Store, error) {
 
 	for k, p := range plans {
 		c := &st.Customers[p.customer]
-		ord := commerce.Order{
-			ID:          strconv.Itoa(o.FirstOrderID + k),
-			Number:      "#" + strconv.Itoa(o.FirstOrderID+k),
-			CustomerID:  c.ID,
-			Email:       c.Email,
-			Currency:    o.Currency,
-			CreatedAt:   p.at,
-			ProcessedAt: p.at,
-			UpdatedAt:   p.at,
-			State:       commerce.StatePaid,
-		}
-		money := func(minor int64) commerce.Money { return commerce.NewMoney(minor, o.Currency) }
-		nlines := 1 + rng.IntN(3)
-		if p.big {
-			nlines += rng.IntN(3)
-		}
-		merch := money(0)
-		for l := range nlines {
-			pr := catalog[rng.IntN(len(catalog)-1)]
-			if rng.Float64() < 0.02 {
-				pr = catalog[len(catalog)-1]
-			}
-			qty := 1 + rng.IntN(2)
-			if p.big && rng.Float64() < 0.4 {
-				qty += 1 + rng.IntN(3)
-			}
-			line := commerce.LineItem{
-				ID: fmt.Sprintf("%s-%d", ord.ID, l+1), ProductID: pr.id, VariantID: pr.id + "01", SKU: pr.sku,
-				Vendor: pr.vendor, Title: pr.title, Quantity: qty, Subtotal: money(pr.price * int64(qty)),
-				GiftCard: pr.giftCard,
-			}
-			ord.Lines = append(ord.Lines, line)
-			if !pr.giftCard {
-				merch = merch.Add(line.Subtotal)
-			}
-		}
-		discount := money(0)
-		if rng.Float64() < o.DiscountRate && merch.Sign() > 0 {
-			code := []string{"WELCOME10", "SPRING10", "FRIENDS10"}[rng.IntN(3)]
-			discount = money(merch.Minor / 10)
-			weights := make([]int64, len(ord.Lines))
-			for i, l := range ord.Lines {
-				if !l.GiftCard {
-					weights[i] = l.Subtotal.Minor
-				}
-			}
-			for i, part := range discount.Allocate(weights) {
-				ord.Lines[i].Discount = part
-			}
-			ord.Codes = []commerce.CodeUse{{Code: code, Amount: discount}}
-		}
-		sub := money(0)
-		for _, l := range ord.Lines {
-			sub = sub.Add(l.Net())
-		}
-		if merch.Sub(discount).Minor < scale(5000) {
-			ord.Shipping = money(scale(500))
-		} else {
-			ord.Shipping = money(0)
-		}
-		ord.Tax = money(merch.Sub(discount).Minor * 8 / 100)
-		ord.Total = sub.Add(ord.Shipping).Add(ord.Tax)
-		ord.ShippingAddress = &commerce.Address{Address1: fmt.Sprintf("%d Harbor Road", 1+p.customer), City: "Springfield", Zip: fmt.Sprintf("%05d", 10000+p.customer), Country: "US"}
-
+		ord := m.order(rng, o.FirstOrderID+k, c, p.customer, p.at, p.big)
 		r := rng.Float64()
 		later := func(minDays, maxDays int) (time.Time, bool) {
-			t := p.at.Add(time.Duration(minDays)*24*time.Hour + time.Duration(rng.Int64N(int64(maxDays-minDays)*int64(24*time.Hour))))
-			return t.Truncate(time.Second), t.Before(o.End)
+			return laterTime(rng, p.at, minDays, maxDays, o.End)
 		}
 		switch {
 		case r < o.UnpaidRate:
 			ord.State = commerce.StatePending
 		case r < o.UnpaidRate+o.CancelRate:
 			if t, ok := later(0, 3); ok {
-				ord.CancelledAt, ord.UpdatedAt = t, t
-				ord.State = commerce.StateRefunded
-				ord.Refunds = []commerce.Refund{{ID: ord.ID + "-r1", CreatedAt: t, Amount: ord.Total, Shipping: ord.Shipping, Note: "order cancelled"}}
+				cancelOrder(&ord, t)
 			}
 		case r < o.UnpaidRate+o.CancelRate+o.RefundRate:
 			if t, ok := later(2, 40); ok {
-				ord.UpdatedAt = t
-				if rng.Float64() < 0.3 {
-					ord.State = commerce.StateRefunded
-					ord.Refunds = []commerce.Refund{{ID: ord.ID + "-r1", CreatedAt: t, Amount: ord.Total, Shipping: ord.Shipping, Note: "returned"}}
-				} else {
-					l := ord.Lines[rng.IntN(len(ord.Lines))]
-					ord.State = commerce.StatePartiallyRefunded
-					amt := l.Net()
-					ord.Refunds = []commerce.Refund{{ID: ord.ID + "-r1", CreatedAt: t, Amount: amt.Add(money(amt.Minor * 8 / 100)), Note: "item returned",
-						Lines: []commerce.RefundLine{{LineID: l.ID, Quantity: l.Quantity, Amount: amt}}}}
+				full := rng.Float64() < 0.3
+				line := 0
+				if !full {
+					line = rng.IntN(len(ord.Lines))
 				}
+				refundOrder(&ord, t, full, line)
 			}
 		}
 		if ord.UpdatedAt.After(c.UpdatedAt) {
@@ -293,4 +209,141 @@ func History(o commerce.Order) []commerce.Order {
 	first.CancelledAt = time.Time{}
 	first.UpdatedAt = o.ProcessedTime()
 	return []commerce.Order{first, o}
+}
+
+// maker builds orders: the catalog and the currency's scale.
+type maker struct {
+	o       Options
+	exp     int
+	catalog []product
+}
+
+// newMaker prices the catalog with draws from rng.
+func newMaker(o Options, exp int, rng *rand.Rand) *maker {
+	m := &maker{o: o, exp: exp}
+	m.catalog = make([]product, 0, len(items)+1)
+	for i, name := range items {
+		m.catalog = append(m.catalog, product{
+			id:     strconv.Itoa(8001 + i),
+			sku:    fmt.Sprintf("%s-%03d", []string{"NW", "AO", "BH", "KS"}[i%len(vendors)], i+1),
+			vendor: vendors[i%len(vendors)],
+			title:  name,
+			price:  m.scale(int64(900 + rng.IntN(15000))),
+		})
+	}
+	m.catalog = append(m.catalog, product{id: "8999", sku: "GIFT-25", vendor: "Store", title: "Gift card", price: m.scale(2500), giftCard: true})
+	return m
+}
+
+// scale converts an amount chosen in cents to the currency's minor units,
+// so that a JPY store has believable yen prices.
+func (m *maker) scale(cents int64) int64 {
+	switch {
+	case m.exp == 0:
+		return cents // ¥ prices: 2,500 for a "25.00" item reads believably
+	case m.exp >= 2:
+		return cents * int64(math.Pow10(m.exp-2))
+	}
+	return cents / 10
+}
+
+// order builds a paid order of customer c (the customer'th) placed at at,
+// with lines, a discount code now and then, shipping, tax and an address.
+// big customers buy more lines and more units.
+func (m *maker) order(rng *rand.Rand, id int, c *commerce.Customer, customer int, at time.Time, big bool) commerce.Order {
+	cur := m.o.Currency
+	ord := commerce.Order{
+		ID:          strconv.Itoa(id),
+		Number:      "#" + strconv.Itoa(id),
+		CustomerID:  c.ID,
+		Email:       c.Email,
+		Currency:    cur,
+		CreatedAt:   at,
+		ProcessedAt: at,
+		UpdatedAt:   at,
+		State:       commerce.StatePaid,
+	}
+	money := func(minor int64) commerce.Money { return commerce.NewMoney(minor, cur) }
+	nlines := 1 + rng.IntN(3)
+	if big {
+		nlines += rng.IntN(3)
+	}
+	merch := money(0)
+	for l := range nlines {
+		pr := m.catalog[rng.IntN(len(m.catalog)-1)]
+		if rng.Float64() < 0.02 {
+			pr = m.catalog[len(m.catalog)-1]
+		}
+		qty := 1 + rng.IntN(2)
+		if big && rng.Float64() < 0.4 {
+			qty += 1 + rng.IntN(3)
+		}
+		line := commerce.LineItem{
+			ID: ord.ID + "-" + strconv.Itoa(l+1), ProductID: pr.id, VariantID: pr.id + "01", SKU: pr.sku,
+			Vendor: pr.vendor, Title: pr.title, Quantity: qty, Subtotal: money(pr.price * int64(qty)),
+			GiftCard: pr.giftCard,
+		}
+		ord.Lines = append(ord.Lines, line)
+		if !pr.giftCard {
+			merch = merch.Add(line.Subtotal)
+		}
+	}
+	discount := money(0)
+	if rng.Float64() < m.o.DiscountRate && merch.Sign() > 0 {
+		code := []string{"WELCOME10", "SPRING10", "FRIENDS10"}[rng.IntN(3)]
+		discount = money(merch.Minor / 10)
+		weights := make([]int64, len(ord.Lines))
+		for i, l := range ord.Lines {
+			if !l.GiftCard {
+				weights[i] = l.Subtotal.Minor
+			}
+		}
+		for i, part := range discount.Allocate(weights) {
+			ord.Lines[i].Discount = part
+		}
+		ord.Codes = []commerce.CodeUse{{Code: code, Amount: discount}}
+	}
+	sub := money(0)
+	for _, l := range ord.Lines {
+		sub = sub.Add(l.Net())
+	}
+	if merch.Sub(discount).Minor < m.scale(5000) {
+		ord.Shipping = money(m.scale(500))
+	} else {
+		ord.Shipping = money(0)
+	}
+	ord.Tax = money(merch.Sub(discount).Minor * 8 / 100)
+	ord.Total = sub.Add(ord.Shipping).Add(ord.Tax)
+	ord.ShippingAddress = &commerce.Address{Address1: fmt.Sprintf("%d Harbor Road", 1+customer), City: "Springfield", Zip: fmt.Sprintf("%05d", 10000+customer), Country: "US"}
+	return ord
+}
+
+// laterTime draws a time between minDays and maxDays after at, and reports
+// whether it falls before end.
+func laterTime(rng *rand.Rand, at time.Time, minDays, maxDays int, end time.Time) (time.Time, bool) {
+	t := at.Add(time.Duration(minDays)*24*time.Hour + time.Duration(rng.Int64N(int64(maxDays-minDays)*int64(24*time.Hour))))
+	return t.Truncate(time.Second), t.Before(end)
+}
+
+// cancelOrder cancels an order at t, refunding it whole.
+func cancelOrder(ord *commerce.Order, t time.Time) {
+	ord.CancelledAt, ord.UpdatedAt = t, t
+	ord.State = commerce.StateRefunded
+	ord.Refunds = []commerce.Refund{{ID: ord.ID + "-r1", CreatedAt: t, Amount: ord.Total, Shipping: ord.Shipping, Note: "order cancelled"}}
+}
+
+// refundOrder refunds an order at t: whole (returned), or one line and its
+// tax.
+func refundOrder(ord *commerce.Order, t time.Time, full bool, line int) {
+	ord.UpdatedAt = t
+	if full {
+		ord.State = commerce.StateRefunded
+		ord.Refunds = []commerce.Refund{{ID: ord.ID + "-r1", CreatedAt: t, Amount: ord.Total, Shipping: ord.Shipping, Note: "returned"}}
+		return
+	}
+	l := ord.Lines[line]
+	ord.State = commerce.StatePartiallyRefunded
+	amt := l.Net()
+	ord.Refunds = []commerce.Refund{{ID: ord.ID + "-r1", CreatedAt: t, Amount: amt.Add(commerce.NewMoney(amt.Minor*8/100, ord.Currency)), Note: "item returned",
+		Lines: []commerce.RefundLine{{LineID: l.ID, Quantity: l.Quantity, Amount: amt}}}}
 }

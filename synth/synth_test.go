@@ -38,6 +38,14 @@ func TestShapes(t *testing.T) {
 	if len(st.Customers) != 2000 {
 		t.Fatalf("%d customers", len(st.Customers))
 	}
+	checkShapes(t, st, end)
+}
+
+// checkShapes checks that a generated store looks like a store: valid
+// orders in time order within the period, totals that add up, and the
+// shares of refunds, cancellations, codes and repeat buyers asked for.
+func checkShapes(t *testing.T, st synth.Store, end time.Time) {
+	t.Helper()
 	var refunded, cancelled, coded int
 	perCustomer := map[string]int{}
 	for i, o := range st.Orders {

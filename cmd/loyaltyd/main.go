@@ -84,6 +84,7 @@ func commands() []command {
 		{"simulate", "replay the order history under a candidate program, side by side with the current one", runSimulate},
 		{"import", "import order history from a Shopify or WooCommerce CSV export or JSON lines", runImport},
 		{"healthcheck", "exit 0 when the daemon at the configured address answers /healthz", runHealthcheck},
+		{"bench", "measure loyaltyd against its limits: synthetic stores, sync, webhooks, the engine", runBench},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package main
+
+import "time"
+
+// peakRSS is unknown here: bench reports it on Linux.
+func peakRSS() int64 { return 0 }
+
+// processCPU is unknown here: bench reports CPU time on Linux.
+func processCPU() time.Duration { return 0 }
+
+// threadCPU is unknown here.
+func threadCPU() time.Duration { return 0 }
