@@ -31,6 +31,7 @@ const (
 	defaultReconcileInterval = 24 * time.Hour
 
 	minPollInterval      = 10 * time.Second
+	minOverlap           = time.Minute
 	maxOverlap           = 72 * time.Hour
 	minReconcileInterval = time.Minute
 )
@@ -130,7 +131,9 @@ type Store struct {
 	// at least 10s.
 	PollInterval Duration `yaml:"poll_interval"`
 	// Overlap is how far each poll re-reads behind its cursor, default
-	// 10m, from 0 to 72h.
+	// 10m, from 1m to 72h: platforms stamp some changes with a time a little
+	// before they become readable, and a pass that does not look back
+	// would step over them until the next reconciliation.
 	Overlap Duration `yaml:"overlap"`
 	// ReconcileInterval is the time between reconciliation passes,
 	// default 24h, at least 1m.
@@ -340,8 +343,9 @@ func (r *reader) store(s *Store, ids map[string]int, platforms []string) {
 	if given("poll_interval", &s.PollInterval, defaultPollInterval) && s.PollInterval.Duration < minPollInterval {
 		r.invalid(at("poll_interval"), "must be at least %s, got %s", formatDuration(minPollInterval), shown("poll_interval", s.PollInterval))
 	}
-	if given("overlap", &s.Overlap, defaultOverlap) && (s.Overlap.Duration < 0 || s.Overlap.Duration > maxOverlap) {
-		r.invalid(at("overlap"), "must be from 0s to %s, got %s", formatDuration(maxOverlap), shown("overlap", s.Overlap))
+	if given("overlap", &s.Overlap, defaultOverlap) && (s.Overlap.Duration < minOverlap || s.Overlap.Duration > maxOverlap) {
+		r.invalid(at("overlap"), "must be from %s to %s (changes the platform stamps late are re-read within it), got %s",
+			formatDuration(minOverlap), formatDuration(maxOverlap), shown("overlap", s.Overlap))
 	}
 	if given("reconcile_interval", &s.ReconcileInterval, defaultReconcileInterval) && s.ReconcileInterval.Duration < minReconcileInterval {
 		r.invalid(at("reconcile_interval"), "must be at least %s, got %s", formatDuration(minReconcileInterval), shown("reconcile_interval", s.ReconcileInterval))

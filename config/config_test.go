@@ -218,12 +218,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "overlap too long",
 			file: doc("stores:", "  - id: a", "    platform: memory", "    overlap: 4d", program),
-			want: []string{`t.yaml:4: stores[0].overlap: must be from 0s to 72h, got 96h`},
+			want: []string{`t.yaml:4: stores[0].overlap: must be from 1m to 72h (changes the platform stamps late are re-read within it), got 96h`},
 		},
 		{
 			name: "overlap negative",
 			file: doc("stores:", "  - id: a", "    platform: memory", "    overlap: -1m", program),
-			want: []string{`t.yaml:4: stores[0].overlap: must be from 0s to 72h, got -1m`},
+			want: []string{`t.yaml:4: stores[0].overlap: must be from 1m to 72h (changes the platform stamps late are re-read within it), got -1m`},
 		},
 		{
 			name: "reconcile_interval too short",
@@ -457,9 +457,9 @@ func TestParseAccepts(t *testing.T) {
 		check func(*config.Config) (got, want any)
 	}{
 		{
-			name:  "overlap of zero is kept",
-			file:  doc(program, "stores: [{id: a, platform: memory, overlap: 0s}]"),
-			check: func(c *config.Config) (any, any) { return c.Stores[0].Overlap.Duration, time.Duration(0) },
+			name:  "the shortest overlap is kept",
+			file:  doc(program, "stores: [{id: a, platform: memory, overlap: 1m}]"),
+			check: func(c *config.Config) (any, any) { return c.Stores[0].Overlap.Duration, time.Minute },
 		},
 		{
 			name:  "a null duration takes the default",
@@ -549,7 +549,7 @@ func TestErrorsAllAtOnceInLineOrder(t *testing.T) {
 		`errors.yaml:7: stores[0].poll_interval: invalid duration "5x" (examples: 30s, 5m, 1h, 7d)`,
 		`errors.yaml:8: stores[1].id: duplicate store id "acme" (also stores[0], line 5)`,
 		`errors.yaml:9: stores[1].platform: unknown platform "magento" (known: memory, shopify, woocommerce)`,
-		`errors.yaml:10: stores[1].overlap: must be from 0s to 72h, got 100h`,
+		`errors.yaml:10: stores[1].overlap: must be from 1m to 72h (changes the platform stamps late are re-read within it), got 100h`,
 		`errors.yaml:11: stores[2].id: required: the store's name in loyaltyd, such as acme`,
 		`errors.yaml:15: program.earn.points_per_unit: must be greater than 0, got -1`,
 		`errors.yaml:16: program.earn.pending_days: expected a whole number, got "1.5"`,
@@ -640,8 +640,8 @@ func TestLoadFull(t *testing.T) {
 			s.ReconcileInterval.Duration, s.BackfillFrom.Format(time.RFC3339), s.WebhookURL, keys["access_token"]})
 	}
 	want := []store{
-		{"acme", "shopify", time.Minute, 0, 7 * 24 * time.Hour, "2025-01-01T00:00:00Z", "https://loyalty.example.com/webhooks/acme", "shpat_0123456789"},
-		{"acme-eu", "shopify", time.Minute, 0, 7 * 24 * time.Hour, "2025-03-01T07:30:00Z", "https://loyalty.example.com/webhooks/acme-eu", "shpat_0123456789"},
+		{"acme", "shopify", time.Minute, time.Minute, 7 * 24 * time.Hour, "2025-01-01T00:00:00Z", "https://loyalty.example.com/webhooks/acme", "shpat_0123456789"},
+		{"acme-eu", "shopify", time.Minute, time.Minute, 7 * 24 * time.Hour, "2025-03-01T07:30:00Z", "https://loyalty.example.com/webhooks/acme-eu", "shpat_0123456789"},
 		{"corner", "woocommerce", 5 * time.Minute, 10 * time.Minute, 24 * time.Hour, "0001-01-01T00:00:00Z", "http://127.0.0.1:8380/webhooks/corner", ""},
 	}
 	if !reflect.DeepEqual(got, want) {

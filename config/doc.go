@@ -12,7 +12,7 @@
 //	  - id: acme                   # [a-z0-9][a-z0-9_-]{0,62}, unique
 //	    platform: shopify          # a registered connector
 //	    poll_interval: 5m          # default 5m, at least 10s
-//	    overlap: 10m               # default 10m, 0 to 72h
+//	    overlap: 10m               # default 10m, 1m to 72h
 //	    reconcile_interval: 24h    # default 24h
 //	    backfill_from: 2025-01-01  # optional; a date or RFC 3339
 //	    webhook_url: https://loyalty.example.com/webhooks/acme  # optional
