@@ -392,3 +392,42 @@ func TestAdjustAndRedeem(t *testing.T) {
 		t.Errorf("reprice without staff: %d %q", code, errOut)
 	}
 }
+
+// TestSyncOnceAppliesTheInbox: a webhook the daemon took but had not
+// applied when it stopped is applied by the next `sync --once`, as `run`
+// would have applied it.
+func TestSyncOnceAppliesTheInbox(t *testing.T) {
+	cfg, p := memoryStore(t)
+	if code, _, errOut := run(t, nil, "sync", "--once", "-c", cfg, "--log-level", "warn"); code != 0 {
+		t.Fatalf("sync: exit %d: %s", code, errOut)
+	}
+	at := time.Date(2026, 5, 20, 9, 0, 0, 0, time.UTC)
+	amount := commerce.MustParseMoney("80.00", "USD")
+	o := commerce.Order{ID: "1004", Number: "1004", CustomerID: "c2", Currency: "USD", State: commerce.StatePaid,
+		CreatedAt: at, UpdatedAt: at, Total: amount, Lines: []commerce.LineItem{{ID: "l", Quantity: 1, Subtotal: amount}}}
+	p.PutOrder(o)
+	m := &Main{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, LookupEnv: func(string) (string, bool) { return "", false },
+		Now: func() time.Time { return time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC) }}
+	a, err := m.openApp(context.Background(), &common{config: cfg, logLevel: "warn"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(o)
+	ev := commerce.Event{Kind: commerce.EventOrder, Topic: memory.TopicOrdersCreate, DedupeKey: "event-1", ResourceID: o.ID, Order: &o}
+	if _, err := a.engine.Receive(context.Background(), "shop", ev, body, ""); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+
+	code, out, errOut := run(t, nil, "sync", "--once", "-c", cfg, "--log-level", "warn")
+	if code != 0 {
+		t.Fatalf("sync: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "shop: 1 webhook deliveries applied from the inbox") {
+		t.Errorf("sync output %q: the pending delivery was not applied", out)
+	}
+	_, out, _ = run(t, nil, "customer", "-c", cfg, "--id", "c2", "--json")
+	if !strings.Contains(out, `"order_id": "1004"`) {
+		t.Errorf("c2's ledger lacks order 1004:\n%s", out)
+	}
+}
