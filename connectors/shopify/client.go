@@ -207,6 +207,11 @@ func (c *client) graphql(ctx context.Context, k callKind, query string, vars, ou
 // changes, and each deprecation reason once.
 func (c *client) observe(req *http.Request, resp *http.Response) {
 	v := resp.Header.Get("X-Shopify-API-Version")
+	if !strings.HasPrefix(req.URL.Path, "/admin/api/") {
+		// An unversioned call (the access scopes) is served in whatever
+		// version the shop picks: it says nothing of the configured one.
+		v = ""
+	}
 	reason := resp.Header.Get("X-Shopify-API-Deprecated-Reason")
 	if v == "" && reason == "" {
 		return

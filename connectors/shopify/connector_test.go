@@ -157,6 +157,25 @@ func TestAPIVersionLogged(t *testing.T) {
 	}
 }
 
+// TestNoVersionWarningWhenSupported: the unversioned access-scopes call is
+// answered in a version of the shop's choosing; that alone must not make
+// the connector warn that the configured version is unsupported.
+func TestNoVersionWarningWhenSupported(t *testing.T) {
+	t.Parallel()
+	logger, hook := logtest.NewNullLogger()
+	f := newFake(t, fakeConfig{log: logger, opts: func(o *shopifytest.Options) {
+		o.APIVersions = []string{"2025-04", "2025-07"}
+	}})
+	if err := f.Connector(t).(connectors.Checker).Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range hook.AllEntries() {
+		if strings.Contains(e.Message, "another API version") {
+			t.Errorf("warned although the shop serves the configured version: %s %v", e.Message, e.Data)
+		}
+	}
+}
+
 // TestChecked60Days: without read_all_orders the shop hides older orders,
 // and the connector reads what it is given.
 func TestHiddenOlderOrders(t *testing.T) {
