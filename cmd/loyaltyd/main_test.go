@@ -431,3 +431,19 @@ func TestSyncOnceAppliesTheInbox(t *testing.T) {
 		t.Errorf("c2's ledger lacks order 1004:\n%s", out)
 	}
 }
+
+// TestStopDuringStartUp: SIGTERM while the daemon is still starting (the
+// database opening, the stores being checked) is a clean stop, exit 0.
+func TestStopDuringStartUp(t *testing.T) {
+	cfg, _ := memoryStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stderr bytes.Buffer
+	m := &Main{Stdout: &bytes.Buffer{}, Stderr: &stderr, LookupEnv: func(string) (string, bool) { return "", false }, Now: time.Now}
+	if code := m.Run(ctx, []string{"run", "-c", cfg}); code != 0 {
+		t.Errorf("stopped during start-up: exit %d, want 0:\n%s", code, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "loyaltyd running") {
+		t.Errorf("the daemon started serving after it was asked to stop:\n%s", stderr.String())
+	}
+}

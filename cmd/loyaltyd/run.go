@@ -33,6 +33,10 @@ func runDaemon(ctx context.Context, m *Main, args []string) error {
 	}
 	a, err := m.openApp(ctx, c, true)
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			// Asked to stop while opening: nothing was started.
+			return nil
+		}
 		return err
 	}
 	defer a.Close()
@@ -40,7 +44,12 @@ func runDaemon(ctx context.Context, m *Main, args []string) error {
 		a.engine.Stores[i].PollInterval = s.PollInterval.Duration
 		a.engine.Stores[i].ReconcileInterval = s.ReconcileInterval.Duration
 	}
-	if _, errs := a.checkStores(ctx); len(errs) > 0 {
+	_, errs := a.checkStores(ctx)
+	if ctx.Err() != nil {
+		a.log.Info("stopped during start-up")
+		return nil
+	}
+	if len(errs) > 0 {
 		for _, err := range errs {
 			a.log.WithError(err).Error("store check failed at start; its passes will retry with backoff")
 		}
