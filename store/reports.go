@@ -194,8 +194,8 @@ func (tx *Tx) AutoRedemptions(storeID string, from, to time.Time) ([]AutoRedempt
 // called for every merchandise line (gift cards left out) with the
 // product's key (its id, else its SKU, else its title) and title, and code
 // for every discount code used, with the discount it gave. The byte slices
-// are valid only during the call. The stored JSON is read once, by a
-// walker that skips what it does not need: a million orders take a second
+// are valid only during the call. The stored JSON is read once, with
+// gjson, skipping what it does not need: a million orders take a second
 // or two, not the many that decoding them would.
 func (tx *Tx) ForEachOrderContents(storeID string, from, to time.Time, line func(order int64, product, title []byte) error,
 	code func(order int64, code string, amount commerce.Money) error) error {

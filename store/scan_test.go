@@ -18,7 +18,7 @@ type scannedLine struct {
 type scannedCode struct{ Code, Amount string }
 
 // TestOrderPartsAgreesWithEncodingJSON reads random orders, as the store
-// writes them, with the report's walker and with encoding/json: they must
+// writes them, with orderParts and with encoding/json: they must
 // agree on every line and code, whatever the strings hold.
 func TestOrderPartsAgreesWithEncodingJSON(t *testing.T) {
 	t.Parallel()
@@ -77,6 +77,29 @@ func TestOrderPartsRefusesBrokenJSON(t *testing.T) {
 		err := orderParts([]byte(bad), func(_, _, _ []byte, _ bool) {}, func(_, _ []byte) {})
 		if err == nil {
 			t.Errorf("%q read without an error", bad)
+		}
+	}
+}
+
+// BenchmarkOrderParts reads the lines and codes of a stored order of
+// three lines and a code, as a report does for every order of its period.
+func BenchmarkOrderParts(b *testing.B) {
+	o := commerce.Order{ID: "1001", Number: "#1001", Email: "ann@example.com", Currency: "USD", State: commerce.StatePaid,
+		Total: commerce.NewMoney(12345, "USD"), Tags: []string{"vip"},
+		Codes: []commerce.CodeUse{{Code: "LOYAL-5OFF-X1", Amount: commerce.NewMoney(500, "USD")}}}
+	for j := range 3 {
+		o.Lines = append(o.Lines, commerce.LineItem{ID: fmt.Sprint(j), ProductID: fmt.Sprint(7000 + j), SKU: "SKU-" + fmt.Sprint(j),
+			Title: "Ceramic mug", Vendor: "Acme", Quantity: 2, Subtotal: commerce.NewMoney(4000, "USD")})
+	}
+	data, err := json.Marshal(&o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	n := 0
+	for b.Loop() {
+		if err := orderParts(data, func(_, _, _ []byte, _ bool) { n++ }, func(_, _ []byte) { n++ }); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
