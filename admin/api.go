@@ -8,9 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -23,8 +29,14 @@ var (
 	// ErrNotFound: no such store, customer or item (404).
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: the request is well formed but the state refuses it:
-	// not enough points, a negative balance, not a member (409).
+	// not enough points, a negative balance, not a member, a simulation
+	// already running (409).
 	ErrConflict = errors.New("not possible now")
+	// ErrTooLarge: the request's body is over the route's limit (413).
+	ErrTooLarge = errors.New("request body too large")
+	// ErrMediaType: the request's body is not of a type the route reads
+	// (415).
+	ErrMediaType = errors.New("unsupported media type")
 )
 
 // FieldError is a mistake in a request, naming the field at fault (400).
@@ -48,6 +60,25 @@ type Backend interface {
 	RetryDead(ctx context.Context, storeID string, ids []int64, staff string) (int, error)
 }
 
+// Reporter computes the program's report; the dashboard's Reports is one.
+type Reporter interface {
+	// Report returns the program's report of a store over the query's
+	// period, or an error wrapping ErrNotFound for a store not served.
+	Report(ctx context.Context, storeID string, q report.Query) (*report.Report, error)
+}
+
+// CandidateSimulator replays a store's history under a candidate program;
+// the dashboard's Simulator is one.
+type CandidateSimulator interface {
+	// Simulate replays the store's stored history under the current
+	// program and under the candidate, the text of a program (a program
+	// block or a whole configuration) called name, writing nothing. A
+	// mistake in the candidate is a *FieldError (naming the key at fault
+	// where there is one); a store not served an error wrapping
+	// ErrNotFound.
+	Simulate(ctx context.Context, storeID, name string, text []byte) (*report.Simulation, error)
+}
+
 // StoreRef names a configured store.
 type StoreRef struct {
 	ID       string `json:"id"`
@@ -61,9 +92,20 @@ type API struct {
 	Backend Backend
 	Program *loyalty.Program
 	Stores  []StoreRef
+	// Reports serves GET /api/reports and Simulator POST /api/simulate;
+	// without them those routes answer 404.
+	Reports   Reporter
+	Simulator CandidateSimulator
 	// Token is the admin token; the API answers nothing without it.
 	Token string
-	Log   logrus.FieldLogger
+	// Now is the clock that "up to now" periods are checked against;
+	// nil is time.Now.
+	Now func() time.Time
+	Log logrus.FieldLogger
+
+	// simulating is set while a simulation runs: one at a time, since
+	// each replays the whole history twice.
+	simulating atomic.Bool
 }
 
 type route struct {
@@ -82,6 +124,8 @@ func (a *API) routes() []route {
 		{"GET /api/status", a.status},
 		{"GET /api/outbox/{store}/dead", a.dead},
 		{"POST /api/outbox/{store}/retry", a.retry},
+		{"GET /api/reports", a.reports},
+		{"POST /api/simulate", a.simulate},
 	}
 }
 
@@ -161,6 +205,10 @@ func errorAnswer(err error) (int, apiError) {
 		return http.StatusNotFound, apiError{Error: err.Error()}
 	case errors.Is(err, ErrConflict):
 		return http.StatusConflict, apiError{Error: err.Error()}
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, apiError{Error: err.Error(), Field: "body"}
+	case errors.Is(err, ErrMediaType):
+		return http.StatusUnsupportedMediaType, apiError{Error: err.Error(), Field: "Content-Type"}
 	}
 	return http.StatusInternalServerError, apiError{Error: err.Error()}
 }
@@ -342,4 +390,155 @@ func (a *API) retry(_ http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, err
 	}
 	return map[string]int{"retried": n}, nil
+}
+
+func (a *API) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// onlyParams refuses a query parameter the route does not read, so that a
+// misspelt one ("form=") is not silently a default.
+func onlyParams(q url.Values, known ...string) error {
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		if !slices.Contains(known, name) {
+			return &FieldError{Field: name, Msg: "unknown parameter (known: " + strings.Join(known, ", ") + ")"}
+		}
+	}
+	return nil
+}
+
+// maxPairs bounds the co-purchase pairs a report lists.
+const maxPairs = 1000
+
+// reportQuery reads a report's period and pairs from the query string as
+// `loyaltyd report` reads its flags: days are whole days in the program's
+// time zone, to included (or RFC 3339 times, to excluded); the default
+// period is the year up to now.
+func (a *API) reportQuery(v url.Values) (report.Query, error) {
+	var q report.Query
+	loc := time.UTC
+	if a.Program != nil {
+		loc = a.Program.Location()
+	}
+	var err error
+	if q.From, err = parseDay(v.Get("from"), loc, false); err != nil {
+		return q, &FieldError{Field: "from", Msg: err.Error()}
+	}
+	if q.To, err = parseDay(v.Get("to"), loc, true); err != nil {
+		return q, &FieldError{Field: "to", Msg: err.Error()}
+	}
+	if s := v.Get("pairs"); s != "" {
+		if q.Pairs, err = strconv.Atoi(s); err != nil || q.Pairs < 1 || q.Pairs > maxPairs {
+			return q, &FieldError{Field: "pairs", Msg: fmt.Sprintf("want a number from 1 to %d", maxPairs)}
+		}
+	}
+	if s := v.Get("min_support"); s != "" {
+		if q.MinSupport, err = strconv.ParseFloat(s, 64); err != nil || !(q.MinSupport > 0 && q.MinSupport <= 1) {
+			return q, &FieldError{Field: "min_support", Msg: "want a share above 0 and at most 1 (0.01 is 1 %)"}
+		}
+	}
+	// Resolved here only to be checked: the backend resolves "now" by
+	// its own clock, as the command does.
+	if _, err := q.Resolve(a.now()); err != nil {
+		if v.Get("to") == "" {
+			return q, &FieldError{Field: "from", Msg: fmt.Sprintf("%s is not before now", v.Get("from"))}
+		}
+		return q, &FieldError{Field: "to", Msg: fmt.Sprintf("from %s is not before to %s", v.Get("from"), v.Get("to"))}
+	}
+	return q, nil
+}
+
+// parseDay reads "2006-01-02" as the start of that day in loc (the start
+// of the next day when end is set, so that the day is included), or an
+// RFC 3339 time as it is; "" is the zero time.
+func parseDay(s string, loc *time.Location, end bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
+		if end {
+			d = d.AddDate(0, 0, 1)
+		}
+		return d.UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a day (2006-01-02) or a time (RFC 3339)", s)
+	}
+	return t.UTC(), nil
+}
+
+func (a *API) reports(_ http.ResponseWriter, r *http.Request) (any, error) {
+	if a.Reports == nil {
+		return nil, fmt.Errorf("reports: %w", ErrNotFound)
+	}
+	v := r.URL.Query()
+	if err := onlyParams(v, "store", "from", "to", "pairs", "min_support"); err != nil {
+		return nil, err
+	}
+	storeID, err := a.store(r, "store")
+	if err != nil {
+		return nil, err
+	}
+	q, err := a.reportQuery(v)
+	if err != nil {
+		return nil, err
+	}
+	return a.Reports.Report(r.Context(), storeID, q)
+}
+
+// maxProgram bounds a candidate program's size: a program is a few
+// kilobytes, a whole configuration hardly more.
+const maxProgram = 256 << 10
+
+// simulateWrite is how long a simulation's answer may take to write: the
+// replay of a long history takes longer than the server's usual limit.
+const simulateWrite = 15 * time.Minute
+
+// candidateName names the posted program in the positions of its errors
+// ("candidate:4: earn.points_per_unit: …") and in the answer.
+const candidateName = "candidate"
+
+// yamlTypes are the content types POST /api/simulate reads.
+var yamlTypes = []string{"application/yaml", "text/yaml", "application/x-yaml", "text/x-yaml"}
+
+// simulate replays the history under the posted program. The body is the
+// program's YAML as in a program file, so that a file is posted as it is
+// (curl --data-binary @candidate.yaml).
+func (a *API) simulate(w http.ResponseWriter, r *http.Request) (any, error) {
+	if a.Simulator == nil {
+		return nil, fmt.Errorf("simulation: %w", ErrNotFound)
+	}
+	if err := onlyParams(r.URL.Query(), "store"); err != nil {
+		return nil, err
+	}
+	storeID, err := a.store(r, "store")
+	if err != nil {
+		return nil, err
+	}
+	ct := r.Header.Get("Content-Type")
+	if mt, _, _ := mime.ParseMediaType(ct); !slices.Contains(yamlTypes, mt) {
+		return nil, fmt.Errorf("%w: %q: send the candidate program as YAML (Content-Type: application/yaml)", ErrMediaType, ct)
+	}
+	text, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxProgram))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, fmt.Errorf("%w: a candidate program is at most %d KiB", ErrTooLarge, maxProgram>>10)
+		}
+		return nil, &FieldError{Field: "body", Msg: "cannot read it: " + err.Error()}
+	}
+	if len(strings.TrimSpace(string(text))) == 0 {
+		return nil, &FieldError{Field: "body", Msg: "empty: want a program block (currency:, earn:, …) or a whole configuration"}
+	}
+	if !a.simulating.CompareAndSwap(false, true) {
+		return nil, fmt.Errorf("%w: a simulation is already running; try again when it has ended", ErrConflict)
+	}
+	defer a.simulating.Store(false)
+	// The server's write timeout is for ordinary answers; a replay may
+	// take minutes. The client going away still cancels it.
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(simulateWrite))
+	return a.Simulator.Simulate(r.Context(), storeID, candidateName, text)
 }

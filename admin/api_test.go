@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -27,6 +29,8 @@ const token = "s3cret-admin-token"
 // of error, and records what it was asked.
 type backend struct {
 	calls []string
+	// started is closed when a slow simulation has begun; release ends it.
+	started, release chan struct{}
 }
 
 func (b *backend) find(storeID, id string) (*report.CustomerView, error) {
@@ -87,9 +91,54 @@ func (b *backend) RetryDead(_ context.Context, storeID string, ids []int64, staf
 	return len(ids), nil
 }
 
+// Report answers an empty report of the store over the query (resolved
+// at the tests' now), which has every part a real one has.
+func (b *backend) Report(_ context.Context, storeID string, q report.Query) (*report.Report, error) {
+	b.calls = append(b.calls, fmt.Sprintf("report %s %s..%s pairs %d support %g", storeID,
+		q.From.Format(time.RFC3339), q.To.Format(time.RFC3339), q.Pairs, q.MinSupport))
+	return emptyReport(storeID, q)
+}
+
+func emptyReport(storeID string, q report.Query) (*report.Report, error) {
+	p := &loyalty.Program{Currency: "USD"}
+	p.SetDefaults()
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	q, err := q.Resolve(now)
+	if err != nil {
+		return nil, err
+	}
+	return report.Compute(report.Inputs{Store: storeID, Program: p, Query: q, Now: now}), nil
+}
+
+// Simulate answers two empty reports and one member moving to gold; it
+// refuses a negative earn rate as the configuration does, and a program
+// that says "slow" waits for release.
+func (b *backend) Simulate(ctx context.Context, storeID, name string, text []byte) (*report.Simulation, error) {
+	b.calls = append(b.calls, fmt.Sprintf("simulate %s %s %q", storeID, name, text))
+	if bytes.Contains(text, []byte("points_per_unit: -1")) {
+		return nil, &admin.FieldError{Field: "earn.points_per_unit", Msg: name + ":2: earn.points_per_unit: must be above 0, got -1"}
+	}
+	if bytes.Contains(text, []byte("slow")) {
+		close(b.started)
+		select {
+		case <-b.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	cur, err := emptyReport(storeID, report.Query{})
+	if err != nil {
+		return nil, err
+	}
+	cand, _ := emptyReport(storeID, report.Query{})
+	return &report.Simulation{Store: storeID, CandidateFile: name, Period: cur.Period, Current: cur, Candidate: cand,
+		TierMoves: []report.TierMove{{CustomerID: "42", Candidate: "gold"}},
+		TierFlows: []report.TierFlow{{Candidate: "gold", Customers: 1}}}, nil
+}
+
 func apiServer(t *testing.T, stores ...string) (*httptest.Server, *backend) {
 	t.Helper()
-	p := &loyalty.Program{Currency: "USD", Earn: loyalty.Earn{PointsPerUnit: loyalty.MustDecimal("1")},
+	p := &loyalty.Program{Currency: "USD", TimeZone: "Europe/Tallinn", Earn: loyalty.Earn{PointsPerUnit: loyalty.MustDecimal("1")},
 		Rewards: []loyalty.Reward{
 			{ID: "five-off", Points: 300, Type: "fixed_amount", Value: loyalty.MustDecimal("5")},
 			{ID: "big", Points: 5000, Type: "percentage", Value: loyalty.MustDecimal("20")},
@@ -99,7 +148,8 @@ func apiServer(t *testing.T, stores ...string) (*httptest.Server, *backend) {
 		t.Fatal(err)
 	}
 	b := &backend{}
-	api := &admin.API{Backend: b, Program: p, Token: token}
+	api := &admin.API{Backend: b, Reports: b, Simulator: b, Program: p, Token: token,
+		Now: func() time.Time { return time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC) }}
 	for _, s := range stores {
 		api.Stores = append(api.Stores, admin.StoreRef{ID: s, Platform: "shopify"})
 	}
@@ -117,6 +167,9 @@ func call(t *testing.T, srv *httptest.Server, method, path, body string, auth ..
 	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if path == "/api/simulate" || strings.HasPrefix(path, "/api/simulate?") {
+		req.Header.Set("Content-Type", "application/yaml")
 	}
 	if len(auth) > 0 {
 		req.Header.Set("Authorization", auth[0])
@@ -148,6 +201,8 @@ func TestAPIRefusesWithoutTheToken(t *testing.T) {
 			{"POST", "/api/customers/acme/42/adjust", `{"points":5,"reason":"x","staff":"dana"}`},
 			{"POST", "/api/customers/acme/42/redeem", `{"reward":"five-off","staff":"dana"}`},
 			{"POST", "/api/outbox/acme/retry", `{"staff":"dana"}`},
+			{"GET", "/api/reports", ""},
+			{"POST", "/api/simulate", "currency: USD\n"},
 			{"GET", "/api/nowhere", ""},
 		} {
 			code, body := call(t, srv, r.method, r.path, r.body, auth)
@@ -290,5 +345,218 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	slices.Sort(served)
 	if !slices.Equal(documented, served) {
 		t.Errorf("openapi.yaml describes\n%s\nthe API serves\n%s", strings.Join(documented, "\n"), strings.Join(served, "\n"))
+	}
+}
+
+func TestAPIReports(t *testing.T) {
+	t.Parallel()
+	srv, b := apiServer(t, "acme", "beta")
+	tests := []struct {
+		name, query string
+		code        int
+		want        string // in the body
+		call        string // the backend's call, if any
+	}{
+		{"the default period", "store=acme", 200, `"store": "acme"`,
+			"report acme 0001-01-01T00:00:00Z..0001-01-01T00:00:00Z pairs 0 support 0"},
+		// Whole days in the program's zone (Tallinn: +02:00 in winter,
+		// +03:00 from the end of March), the last one included.
+		{"days", "store=beta&from=2026-01-01&to=2026-03-31&pairs=5&min_support=0.02", 200, `"store": "beta"`,
+			"report beta 2025-12-31T22:00:00Z..2026-03-31T21:00:00Z pairs 5 support 0.02"},
+		{"times", "store=acme&from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00%2B01:00", 200, `"figures"`,
+			"report acme 2026-01-01T00:00:00Z..2026-01-31T23:00:00Z pairs 0 support 0"},
+		{"only the end", "store=acme&to=2026-05-31", 200, `"figures"`,
+			"report acme 0001-01-01T00:00:00Z..2026-05-31T21:00:00Z pairs 0 support 0"},
+
+		{"not a day", "store=acme&from=May+1st", 400, `"field": "from"`, ""},
+		{"not a day either", "store=acme&to=2026-13-01", 400, `"field": "to"`, ""},
+		{"the end before the start", "store=acme&from=2026-05-01&to=2026-04-01", 400, `from 2026-05-01 is not before to 2026-04-01`, ""},
+		{"a start after now", "store=acme&from=2026-07-01", 400, `2026-07-01 is not before now`, ""},
+		{"no pairs", "store=acme&pairs=0", 400, `"field": "pairs"`, ""},
+		{"pairs not a number", "store=acme&pairs=ten", 400, `"field": "pairs"`, ""},
+		{"support above 1", "store=acme&min_support=2", 400, `"field": "min_support"`, ""},
+		{"support of 0", "store=acme&min_support=0", 400, `"field": "min_support"`, ""},
+		{"a misspelt parameter", "store=acme&form=2026-01-01", 400, `"field": "form"`, ""},
+		{"a store of several", "", 400, `"field": "store"`, ""},
+		{"an unknown store", "store=zeta", 404, `zeta`, ""},
+	}
+	for _, tt := range tests {
+		b.calls = nil
+		code, body := call(t, srv, "GET", "/api/reports?"+tt.query, "")
+		if code != tt.code || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: %d %s, want %d with %s", tt.name, code, body, tt.code, tt.want)
+			continue
+		}
+		if got := strings.Join(b.calls, "; "); got != tt.call {
+			t.Errorf("%s: backend calls %q, want %q", tt.name, got, tt.call)
+		}
+		if code >= 400 && !strings.Contains(body, `"error": "`) {
+			t.Errorf("%s: the error has no message: %s", tt.name, body)
+		}
+	}
+}
+
+// TestAPIReportsShape checks that the report comes whole, as `loyaltyd
+// report --json` prints it: every figure with its definition and period,
+// and every table.
+func TestAPIReportsShape(t *testing.T) {
+	t.Parallel()
+	srv, _ := apiServer(t, "acme")
+	code, body := call(t, srv, "GET", "/api/reports?to=2026-05-31", "")
+	if code != 200 {
+		t.Fatalf("report: %d %s", code, body)
+	}
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"store", "currency", "program", "period", "generated_at", "figures", "comparison", "tiers", "abc", "rfm", "pairs", "goals", "budget"} {
+		if _, ok := got[key]; !ok {
+			t.Errorf("the report lacks %q", key)
+		}
+	}
+	var r report.Report
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Figures) == 0 || len(r.Comparison) == 0 {
+		t.Fatalf("figures %d, comparisons %d", len(r.Figures), len(r.Comparison))
+	}
+	for _, f := range r.AllFigures() {
+		if f.Key == "" || f.Definition == "" || f.Period.To.IsZero() {
+			t.Errorf("figure %+v lacks its key, definition or period", f)
+		}
+	}
+	want, _ := emptyReport("acme", report.Query{To: time.Date(2026, 5, 31, 21, 0, 0, 0, time.UTC)})
+	if f, _ := want.Figure("points_issued"); !slices.ContainsFunc(r.Figures, func(g report.Figure) bool {
+		return g.Key == f.Key && g.Period.From.Equal(f.Period.From) && g.Period.To.Equal(f.Period.To)
+	}) {
+		t.Errorf("points_issued over %v is not in the answer", f.Period)
+	}
+}
+
+// simulate posts a candidate program with a content type.
+func simulate(t *testing.T, srv *httptest.Server, query, contentType, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", srv.URL+"/api/simulate"+query, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("simulate: Content-Type %q", ct)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func TestAPISimulate(t *testing.T) {
+	t.Parallel()
+	srv, b := apiServer(t, "acme")
+	const program = "currency: USD\nearn: {points_per_unit: 2}\n"
+	tests := []struct {
+		name, query, contentType, body string
+		code                           int
+		want                           []string
+		call                           string
+	}{
+		{"a program", "", "application/yaml", program, 200,
+			[]string{`"candidate_file": "candidate"`, `"current": {`, `"candidate": {`, `"tier_moves": [`, `"candidate": "gold"`},
+			`simulate acme candidate "currency: USD\nearn: {points_per_unit: 2}\n"`},
+		{"text/yaml with a charset", "?store=acme", "text/yaml; charset=utf-8", program, 200, []string{`"figures"`},
+			`simulate acme candidate "currency: USD\nearn: {points_per_unit: 2}\n"`},
+		{"a bad program", "", "application/yaml", "currency: USD\nearn: {points_per_unit: -1}\n", 400,
+			[]string{`"error": "candidate:2: earn.points_per_unit: must be above 0, got -1"`, `"field": "earn.points_per_unit"`},
+			`simulate acme candidate "currency: USD\nearn: {points_per_unit: -1}\n"`},
+		{"JSON", "", "application/json", `{"program": "currency: USD"}`, 415, []string{`"field": "Content-Type"`, `application/yaml`}, ""},
+		{"no content type", "", "", program, 415, []string{`"field": "Content-Type"`}, ""},
+		{"a form", "", "application/x-www-form-urlencoded", program, 415, []string{`"field": "Content-Type"`}, ""},
+		{"an empty body", "", "application/yaml", " \n", 400, []string{`"field": "body"`, `empty`}, ""},
+		{"too large", "", "application/yaml", "# " + strings.Repeat("x", 300<<10) + "\n" + program, 413,
+			[]string{`"field": "body"`, `256 KiB`}, ""},
+		{"a parameter it does not read", "?launch=2026-01-01", "application/yaml", program, 400, []string{`"field": "launch"`}, ""},
+		{"an unknown store", "?store=zeta", "application/yaml", program, 404, []string{`zeta`}, ""},
+	}
+	for _, tt := range tests {
+		b.calls = nil
+		code, body := simulate(t, srv, tt.query, tt.contentType, tt.body)
+		if code != tt.code {
+			t.Errorf("%s: %d %s, want %d", tt.name, code, body, tt.code)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: body lacks %s:\n%s", tt.name, w, body)
+			}
+		}
+		if got := strings.Join(b.calls, "; "); got != tt.call {
+			t.Errorf("%s: backend calls %q, want %q", tt.name, got, tt.call)
+		}
+	}
+
+	b.calls = nil
+	code, body := simulate(t, srv, "", "application/yaml", program)
+	var sim report.Simulation
+	if err := json.Unmarshal([]byte(body), &sim); code != 200 || err != nil {
+		t.Fatalf("simulation: %d %v %s", code, err, body)
+	}
+	if sim.Current == nil || sim.Candidate == nil || len(sim.Current.Figures) == 0 || len(sim.Candidate.Figures) != len(sim.Current.Figures) {
+		t.Errorf("the simulation lacks a side: %s", body)
+	}
+	if len(sim.TierMoves) != 1 || sim.TierMoves[0] != (report.TierMove{CustomerID: "42", Candidate: "gold"}) || len(sim.TierFlows) != 1 {
+		t.Errorf("tier moves %+v, flows %+v", sim.TierMoves, sim.TierFlows)
+	}
+}
+
+// TestAPISimulatesOneAtATime refuses a second simulation while one runs,
+// and takes the next once it has ended.
+func TestAPISimulatesOneAtATime(t *testing.T) {
+	t.Parallel()
+	srv, b := apiServer(t, "acme")
+	b.started, b.release = make(chan struct{}), make(chan struct{})
+	done := make(chan int)
+	go func() {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/simulate", strings.NewReader("currency: USD # slow\n"))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/yaml")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	<-b.started
+	if code, body := simulate(t, srv, "", "application/yaml", "currency: USD\n"); code != http.StatusConflict || !strings.Contains(body, "already running") {
+		t.Errorf("a second simulation: %d %s", code, body)
+	}
+	close(b.release)
+	if code := <-done; code != 200 {
+		t.Errorf("the first simulation: %d", code)
+	}
+	if code, body := simulate(t, srv, "", "application/yaml", "currency: USD\n"); code != 200 {
+		t.Errorf("the next simulation: %d %s", code, body)
+	}
+}
+
+func TestAPIWithoutReportsOrSimulator(t *testing.T) {
+	t.Parallel()
+	p := &loyalty.Program{Currency: "USD"}
+	p.SetDefaults()
+	mux := http.NewServeMux()
+	(&admin.API{Backend: &backend{}, Program: p, Token: token, Stores: []admin.StoreRef{{ID: "acme"}}}).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	if code, body := call(t, srv, "GET", "/api/reports", ""); code != 404 {
+		t.Errorf("reports: %d %s", code, body)
+	}
+	if code, body := simulate(t, srv, "", "application/yaml", "currency: USD\n"); code != 404 {
+		t.Errorf("simulate: %d %s", code, body)
 	}
 }

@@ -49,6 +49,10 @@ type Options struct {
 	// LookupEnv looks up environment variables for ${NAME} references;
 	// nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// NoEnv refuses ${NAME} references instead of expanding them: a
+	// program that arrives over HTTP must not read the server's
+	// environment, where the platforms' tokens are.
+	NoEnv bool
 }
 
 // Config is loyaltyd's configuration, with defaults applied and validated.

@@ -138,3 +138,28 @@ program:
 		t.Errorf("Parse = %v", err)
 	}
 }
+
+// TestProgramWithoutEnvironment: a program sent to the server (pasted on
+// the dashboard, posted to the API) must not read the server's
+// environment, where the platforms' tokens are; the rest of a whole
+// configuration sent along is not read at all.
+func TestProgramWithoutEnvironment(t *testing.T) {
+	t.Parallel()
+	o := config.Options{NoEnv: true, LookupEnv: func(string) (string, bool) { return "secret-value", true }}
+	whole := "stores: [{id: a, platform: memory, token: '${SHOP_TOKEN}'}]\nprogram:\n  currency: USD\n  earn: {points_per_unit: 2}\n"
+	p, err := config.ParseProgram("candidate", []byte(whole), o)
+	if err != nil {
+		t.Fatalf("a whole configuration's stores are not the program's business: %v", err)
+	}
+	if p.Earn.PointsPerUnit != loyalty.DecimalFromInt(2) {
+		t.Errorf("points per unit %v", p.Earn.PointsPerUnit)
+	}
+	_, err = config.ParseProgram("candidate", []byte("program:\n  currency: USD\n  name: '${SHOP_TOKEN}'\n"), o)
+	want := "candidate:3: program.name: ${SHOP_TOKEN}: environment variables are not read in a program sent to the server; write the value itself"
+	if err == nil || err.Error() != want {
+		t.Errorf("a reference in the program: %v, want %s", err, want)
+	}
+	if err != nil && strings.Contains(err.Error(), "secret-value") {
+		t.Errorf("the error shows the variable's value: %v", err)
+	}
+}

@@ -174,6 +174,7 @@ const maxNodes = 1 << 16
 type reader struct {
 	checker
 	lookup func(string) (string, bool)
+	noEnv  bool
 	count  int
 	active map[*yaml.Node]bool // anchored nodes being copied, to catch an alias inside its own anchor
 }
@@ -187,6 +188,7 @@ func newReader(file string, o Options) *reader {
 	return &reader{
 		checker: checker{src: src, failed: make(map[string]bool)},
 		lookup:  lookup,
+		noEnv:   o.NoEnv,
 		active:  make(map[*yaml.Node]bool),
 	}
 }
@@ -443,7 +445,16 @@ func (r *reader) index(n *yaml.Node, path string, secret bool) {
 }
 
 func (r *reader) expand(n *yaml.Node, path string) {
-	x := expand(n.Value, r.lookup)
+	lookup := r.lookup
+	if r.noEnv {
+		lookup = func(string) (string, bool) { return "", false }
+	}
+	x := expand(n.Value, lookup)
+	if r.noEnv && len(x.vars) > 0 {
+		r.add(n.Line, path, "${"+x.vars[0]+"}: environment variables are not read in a program sent to the server; write the value itself")
+		r.fail(n, path)
+		return
+	}
 	if len(x.vars) > 0 {
 		r.src.env[path] = x.vars
 		r.src.secret[path] = true

@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/loyaltyd/loyaltyd/admin"
+	"github.com/loyaltyd/loyaltyd/config"
+	"github.com/loyaltyd/loyaltyd/connectors"
 	"github.com/loyaltyd/loyaltyd/loyalty"
 	"github.com/loyaltyd/loyaltyd/report"
 	"github.com/loyaltyd/loyaltyd/store"
@@ -91,6 +93,34 @@ func (b staffBackend) RetryDead(ctx context.Context, storeID string, ids []int64
 	return n, apiErr(err)
 }
 
+// apiSimulator is the dashboard's simulator for the staff API, where the
+// candidate is a request's body: a mistake in it names the key at fault
+// (the dashboard's page shows the message only), or the body when the
+// mistake is the document's as a whole.
+type apiSimulator struct{ dashboardSimulator }
+
+func (s apiSimulator) Simulate(ctx context.Context, storeID, name string, text []byte) (*report.Simulation, error) {
+	candidate, err := config.ParseProgram(name, text, s.sent())
+	if err != nil {
+		return nil, programError(err)
+	}
+	if candidate.Currency != s.e.Program.Currency {
+		return nil, &admin.FieldError{Field: "currency", Msg: fmt.Sprintf("currency %s differs from the store's program (%s): its orders would earn nothing",
+			candidate.Currency, s.e.Program.Currency)}
+	}
+	return s.dashboardSimulator.Simulate(ctx, storeID, name, text)
+}
+
+// programError turns the mistakes of a candidate program into a field
+// error: every mistake with its line, under the key path of the first.
+func programError(err error) error {
+	field := "body"
+	if e, ok := errors.AsType[*config.Error](err); ok && e.Path != "" {
+		field = e.Path
+	}
+	return &admin.FieldError{Field: field, Msg: err.Error()}
+}
+
 // mountStaff adds the staff API and the dashboard to mux when an admin
 // token is configured; without one neither is served at all, and the log
 // says why. It returns the dashboard, to be closed once the server has
@@ -101,7 +131,10 @@ func (m *Main) mountStaff(mux *http.ServeMux, a *app) *admin.Dashboard {
 		a.log.Warn("no admin_token configured: the staff API and the dashboard are not served")
 		return nil
 	}
-	api := &admin.API{Backend: staffBackend{a.engine}, Program: &a.cfg.Program, Stores: storeRefs(a), Token: token, Log: a.log}
+	api := &admin.API{Backend: staffBackend{a.engine}, Program: &a.cfg.Program, Stores: storeRefs(a), Token: token, Now: m.Now, Log: a.log,
+		Reports:   dashboardReports{a.engine},
+		Simulator: apiSimulator{dashboardSimulator{e: a.engine, cfgFile: a.cfg.File, opts: config.Options{Platforms: connectors.Platforms(), LookupEnv: m.LookupEnv}}},
+	}
 	api.Register(mux)
 	d := m.dashboard(a, token)
 	d.Register(mux)

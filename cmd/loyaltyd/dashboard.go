@@ -193,6 +193,14 @@ func (s dashboardSimulator) Candidates() []string {
 	return out
 }
 
+// sent returns the options for a program sent to the server, which must
+// not read the server's environment.
+func (s dashboardSimulator) sent() config.Options {
+	o := s.opts
+	o.NoEnv = true
+	return o
+}
+
 func (s dashboardSimulator) Simulate(ctx context.Context, storeID, name string, text []byte) (*report.Simulation, error) {
 	if s.e.Store(storeID) == nil {
 		return nil, fmt.Errorf("store %q: %w", storeID, admin.ErrNotFound)
@@ -203,7 +211,7 @@ func (s dashboardSimulator) Simulate(ctx context.Context, storeID, name string, 
 	)
 	switch {
 	case text != nil:
-		candidate, err = config.ParseProgram(name, text, s.opts)
+		candidate, err = config.ParseProgram(name, text, s.sent())
 	case slices.Contains(s.Candidates(), name):
 		candidate, err = config.LoadProgram(filepath.Join(filepath.Dir(s.cfgFile), name), s.opts)
 	default:
