@@ -16,6 +16,7 @@ import (
 	"github.com/loyaltyd/loyaltyd/connectors/shopify/shopifytest"
 	"github.com/loyaltyd/loyaltyd/connectors/woocommerce"
 	"github.com/loyaltyd/loyaltyd/connectors/woocommerce/wootest"
+	"github.com/loyaltyd/loyaltyd/report"
 	"github.com/loyaltyd/loyaltyd/store"
 	"github.com/loyaltyd/loyaltyd/sync"
 	"github.com/loyaltyd/loyaltyd/synth"
@@ -219,8 +220,8 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 	clock.live()
 	fmt.Fprintf(w, "Replayed the year week by week in %s: %d sync passes read %s customer and %s order versions through\n"+
 		"the connectors, wrote %s ledger entries and delivered %s write-backs (tags, fields, codes) to the stores.\n\n",
-		time.Since(began).Round(100*time.Millisecond), r.passes, thousands(int64(r.CustomersRead)), thousands(int64(r.OrdersRead)),
-		thousands(int64(r.Entries)), thousands(int64(r.Delivered)))
+		time.Since(began).Round(100*time.Millisecond), r.passes, report.Thousands(int64(r.CustomersRead)), report.Thousands(int64(r.OrdersRead)),
+		report.Thousands(int64(r.Entries)), report.Thousands(int64(r.Delivered)))
 	for _, st := range []*demoStore{main, corner} {
 		if err := printSummary(ctx, m, a, st, st == main); err != nil {
 			return err
@@ -251,8 +252,8 @@ func printSummary(ctx context.Context, m *Main, a *app, st *demoStore, full bool
 		return err
 	}
 	fmt.Fprintf(w, "Store %s (%s)\n", st.id, st.platform)
-	n := func(v int) string { return thousands(int64(v)) }
-	p := func(v int64) string { return thousands(v) }
+	n := func(v int) string { return report.Thousands(int64(v)) }
+	p := func(v int64) string { return report.Thousands(v) }
 	fmt.Fprintf(w, "Customers     %s: %s members, %s in the holdout group (never enrolled: the control that measures the program's lift)\n",
 		n(s.Counts.Customers), n(s.Counts.Members), n(s.Counts.Holdout))
 	fmt.Fprintf(w, "Orders        %s: %s paid, %s partly refunded, %s refunded, %s cancelled, %s unpaid\n",
@@ -287,8 +288,8 @@ func printSummary(ctx context.Context, m *Main, a *app, st *demoStore, full bool
 		fmt.Fprintln(w, "Top customers by points")
 		fmt.Fprintf(w, "  %-20s %6s %7s %16s %10s %8s\n", "Customer", "Id", "Orders", "Eligible spend", "Available", "Pending")
 		for _, t := range s.Top {
-			fmt.Fprintf(w, "  %-20s %6s %7d %16s %10s %8s\n", t.Name, t.CustomerID, t.Orders, money(t.Eligible),
-				thousands(t.Balance.Available), thousands(t.Balance.Pending))
+			fmt.Fprintf(w, "  %-20s %6s %7d %16s %10s %8s\n", t.Name, t.CustomerID, t.Orders, report.FormatMoney(t.Eligible),
+				report.Thousands(t.Balance.Available), report.Thousands(t.Balance.Pending))
 		}
 	}
 
@@ -527,35 +528,5 @@ func demoLive(ctx context.Context, m *Main, a *app, st *demoStore, seed uint64, 
 	}
 }
 
-// money formats an amount with thousands separators: "18,112.74 USD".
-func money(m commerce.Money) string {
-	d := m.Decimal()
-	whole, frac, hasFrac := strings.Cut(strings.TrimPrefix(d, "-"), ".")
-	n, _ := strconv.ParseInt(whole, 10, 64)
-	out := thousands(n)
-	if hasFrac {
-		out += "." + frac
-	}
-	if strings.HasPrefix(d, "-") {
-		out = "-" + out
-	}
-	return out + " " + m.Currency
-}
-
 // thousands formats n with thousands separators: 12,345.
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, ch := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(ch)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+func thousands(n int64) string { return report.Thousands(n) }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/loyaltyd/loyaltyd/importer"
+	"github.com/loyaltyd/loyaltyd/report"
 	"github.com/loyaltyd/loyaltyd/store"
 	"github.com/loyaltyd/loyaltyd/sync"
 )
@@ -131,9 +132,9 @@ func runImport(ctx context.Context, m *Main, args []string) error {
 	case err != nil:
 		return err
 	case sum.Rejected > 0 && *dryRun:
-		return fmt.Errorf("%s %s would be rejected (listed above)", thousands(int64(sum.Rejected)), plural(sum.Rejected, "order or row", "orders or rows"))
+		return fmt.Errorf("%s %s would be rejected (listed above)", report.Thousands(int64(sum.Rejected)), plural(sum.Rejected, "order or row", "orders or rows"))
 	case sum.Rejected > 0:
-		return fmt.Errorf("%s %s rejected (listed above); the rest was imported", thousands(int64(sum.Rejected)), plural(sum.Rejected, "order or row", "orders or rows"))
+		return fmt.Errorf("%s %s rejected (listed above); the rest was imported", report.Thousands(int64(sum.Rejected)), plural(sum.Rejected, "order or row", "orders or rows"))
 	}
 	return nil
 }
@@ -230,9 +231,9 @@ func printImport(w io.Writer, path, storeID string, loc *time.Location, s *impor
 		fmt.Fprintf(w, "  times without a zone read in %s\n", loc)
 	}
 	if s.DryRun {
-		fmt.Fprintf(w, "  valid     %7s (dry run: nothing was stored)\n", thousands(int64(s.Orders-s.Tests)))
+		fmt.Fprintf(w, "  valid     %7s (dry run: nothing was stored)\n", report.Thousands(int64(s.Orders-s.Tests)))
 	} else {
-		fmt.Fprintf(w, "  accepted  %7s (stored: new, or newer than the stored version)\n", thousands(int64(s.Stored)))
+		fmt.Fprintf(w, "  accepted  %7s (stored: new, or newer than the stored version)\n", report.Thousands(int64(s.Stored)))
 	}
 	var skipped []string
 	for _, k := range []struct {
@@ -240,15 +241,15 @@ func printImport(w io.Writer, path, storeID string, loc *time.Location, s *impor
 		what string
 	}{{s.Unchanged, "already stored as they are"}, {s.Stale, "older than the stored version"}, {s.Tests, "test " + plural(s.Tests, "order", "orders")}} {
 		if k.n > 0 {
-			skipped = append(skipped, fmt.Sprintf("%s %s", thousands(int64(k.n)), k.what))
+			skipped = append(skipped, fmt.Sprintf("%s %s", report.Thousands(int64(k.n)), k.what))
 		}
 	}
 	if len(skipped) > 0 {
-		fmt.Fprintf(w, "  skipped   %7s (%s)\n", thousands(int64(s.Skipped())), strings.Join(skipped, ", "))
+		fmt.Fprintf(w, "  skipped   %7s (%s)\n", report.Thousands(int64(s.Skipped())), strings.Join(skipped, ", "))
 	} else {
 		fmt.Fprintf(w, "  skipped   %7s\n", "0")
 	}
-	fmt.Fprintf(w, "  rejected  %7s", thousands(int64(s.Rejected)))
+	fmt.Fprintf(w, "  rejected  %7s", report.Thousands(int64(s.Rejected)))
 	if s.Rejected > 0 {
 		fmt.Fprintf(w, " (%s)", count(s.RejectedRows, "row"))
 	}
@@ -261,7 +262,7 @@ func printImport(w io.Writer, path, storeID string, loc *time.Location, s *impor
 		fmt.Fprintf(w, "    %s\n", e)
 	}
 	if more := s.Rejected - len(listed); more > 0 && len(listed) > 0 {
-		fmt.Fprintf(w, "    … and %s more\n", thousands(int64(more)))
+		fmt.Fprintf(w, "    … and %s more\n", report.Thousands(int64(more)))
 	}
 	if s.OutOfOrder > 0 && !s.DryRun {
 		fmt.Fprintf(w, "  the file is not oldest first (%s listed after a later one): its orders were stored oldest first, as points depend on the orders credited before\n",
@@ -272,7 +273,7 @@ func printImport(w io.Writer, path, storeID string, loc *time.Location, s *impor
 	}
 	r := sink.report
 	fmt.Fprintf(w, "  ledger: %s, +%s/−%s points; %s added; %s queued for the store (the daemon or `loyaltyd sync --once` delivers them)\n",
-		count(r.Entries, "entry"), thousands(r.PointsCredited), thousands(r.PointsDebited),
+		count(r.Entries, "entry"), report.Thousands(r.PointsCredited), report.Thousands(r.PointsDebited),
 		count(r.CustomersChanged, "customer"), count(r.Queued, "write-back"))
 	if r.OrdersBeforeLaunch > 0 {
 		launch := a.engine.Store(storeID).Launch()
@@ -294,7 +295,7 @@ func count(n int, noun string) string {
 	if strings.HasSuffix(noun, "y") {
 		pl = strings.TrimSuffix(noun, "y") + "ies"
 	}
-	return thousands(int64(n)) + " " + plural(n, noun, pl)
+	return report.Thousands(int64(n)) + " " + plural(n, noun, pl)
 }
 
 func plural(n int, one, many string) string {
@@ -337,7 +338,7 @@ func (p *progressLine) update(pr importer.Progress) {
 	if !pr.Storing {
 		line = fmt.Sprintf("checking %s [%s] %3.0f%%", p.name, bar, pct)
 	} else {
-		line = fmt.Sprintf("importing %s [%s] %3.0f%% %s/%s orders", p.name, bar, pct, thousands(pr.Done), thousands(pr.Total))
+		line = fmt.Sprintf("importing %s [%s] %3.0f%% %s/%s orders", p.name, bar, pct, report.Thousands(pr.Done), report.Thousands(pr.Total))
 		if el := now.Sub(p.started).Seconds(); el > 1 && pr.Done > 0 {
 			rate := float64(pr.Done) / el
 			eta := time.Duration(float64(pr.Total-pr.Done)/rate) * time.Second
