@@ -424,10 +424,10 @@ func (a *API) reportQuery(v url.Values) (report.Query, error) {
 		loc = a.Program.Location()
 	}
 	var err error
-	if q.From, err = parseDay(v.Get("from"), loc, false); err != nil {
+	if q.From, err = report.ParseDay(v.Get("from"), loc, false); err != nil {
 		return q, &FieldError{Field: "from", Msg: err.Error()}
 	}
-	if q.To, err = parseDay(v.Get("to"), loc, true); err != nil {
+	if q.To, err = report.ParseDay(v.Get("to"), loc, true); err != nil {
 		return q, &FieldError{Field: "to", Msg: err.Error()}
 	}
 	if s := v.Get("pairs"); s != "" {
@@ -449,26 +449,6 @@ func (a *API) reportQuery(v url.Values) (report.Query, error) {
 		return q, &FieldError{Field: "to", Msg: fmt.Sprintf("from %s is not before to %s", v.Get("from"), v.Get("to"))}
 	}
 	return q, nil
-}
-
-// parseDay reads "2006-01-02" as the start of that day in loc (the start
-// of the next day when end is set, so that the day is included), or an
-// RFC 3339 time as it is; "" is the zero time.
-func parseDay(s string, loc *time.Location, end bool) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
-		if end {
-			d = d.AddDate(0, 0, 1)
-		}
-		return d.UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not a day (2006-01-02) or a time (RFC 3339)", s)
-	}
-	return t.UTC(), nil
 }
 
 func (a *API) reports(_ http.ResponseWriter, r *http.Request) (any, error) {

@@ -33,6 +33,26 @@ type Query struct {
 	MinSupport float64
 }
 
+// ParseDay reads a bound of a report's period: "2006-01-02" as the start
+// of that day in loc (the start of the next day when end is set, so that
+// the day is included), or an RFC 3339 time as it is; "" is the zero time.
+func ParseDay(s string, loc *time.Location, end bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
+		if end {
+			d = d.AddDate(0, 0, 1)
+		}
+		return d.UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a day (2006-01-02) or a time (RFC 3339)", s)
+	}
+	return t.UTC(), nil
+}
+
 // Resolve fills in the defaults of q at now and checks it.
 func (q Query) Resolve(now time.Time) (Query, error) {
 	if q.To.IsZero() {

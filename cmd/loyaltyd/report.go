@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/loyaltyd/loyaltyd/config"
 	"github.com/loyaltyd/loyaltyd/connectors"
@@ -46,36 +45,16 @@ func (pf *periodFlags) query(p *loyalty.Program) (report.Query, error) {
 		return q, usagef("--min-support %g: want a share above 0 and at most 1", pf.minSupport)
 	}
 	var err error
-	if q.From, err = parseDay(pf.from, p.Location(), false); err != nil {
+	if q.From, err = report.ParseDay(pf.from, p.Location(), false); err != nil {
 		return q, usagef("--from: %v", err)
 	}
-	if q.To, err = parseDay(pf.to, p.Location(), true); err != nil {
+	if q.To, err = report.ParseDay(pf.to, p.Location(), true); err != nil {
 		return q, usagef("--to: %v", err)
 	}
 	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
 		return q, usagef("--from %s is not before --to %s", pf.from, pf.to)
 	}
 	return q, nil
-}
-
-// parseDay reads "2006-01-02" as the start of that day in loc (the start
-// of the next day when end is set, so that the day is included), or an
-// RFC 3339 time as it is; "" is the zero time.
-func parseDay(s string, loc *time.Location, end bool) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
-		if end {
-			d = d.AddDate(0, 0, 1)
-		}
-		return d.UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not a day (2006-01-02) or a time (RFC 3339)", s)
-	}
-	return t.UTC(), nil
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -160,7 +139,7 @@ func runSimulate(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	opts := sync.SimulateOptions{Query: q}
-	if opts.Launch, err = parseDay(*launch, a.cfg.Program.Location(), false); err != nil {
+	if opts.Launch, err = report.ParseDay(*launch, a.cfg.Program.Location(), false); err != nil {
 		return usagef("--launch: %v", err)
 	}
 	if m.IsTerminal != nil && m.IsTerminal(m.Stderr) {
