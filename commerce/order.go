@@ -34,6 +34,22 @@ func (s FinancialState) Paid() bool {
 	return s == StatePaid || s == StatePartiallyRefunded || s == StateRefunded
 }
 
+// AfterRefunds is the state of an order in state s whose refunds total
+// refunded, out of total: a paid order, or a cancelled one whose money was
+// taken and given back, is partially refunded, or refunded once the
+// refunds reach its total. Platforms that state only the order's status
+// (WooCommerce) are read through it, by the connector and the importer
+// alike.
+func (s FinancialState) AfterRefunds(cancelled bool, refunded, total Money) FinancialState {
+	if (s != StatePaid && !cancelled) || refunded.Sign() <= 0 {
+		return s
+	}
+	if refunded.Cmp(total) >= 0 {
+		return StateRefunded
+	}
+	return StatePartiallyRefunded
+}
+
 // Valid reports whether s is one of the defined states.
 func (s FinancialState) Valid() bool {
 	switch s {

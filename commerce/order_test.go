@@ -235,3 +235,25 @@ func TestOrderJSONRoundTrip(t *testing.T) {
 		t.Errorf("decoded order is cancelled, want not")
 	}
 }
+
+func TestAfterRefunds(t *testing.T) {
+	usd := func(s string) commerce.Money { return commerce.MustParseMoney(s, "USD") }
+	for _, tc := range []struct {
+		state     commerce.FinancialState
+		cancelled bool
+		refunded  string
+		want      commerce.FinancialState
+	}{
+		{commerce.StatePaid, false, "0.00", commerce.StatePaid},
+		{commerce.StatePaid, false, "10.00", commerce.StatePartiallyRefunded},
+		{commerce.StatePaid, false, "50.00", commerce.StateRefunded},
+		{commerce.StatePaid, false, "60.00", commerce.StateRefunded},
+		{commerce.StateVoided, true, "50.00", commerce.StateRefunded}, // cancelled, money given back
+		{commerce.StatePending, true, "0.00", commerce.StatePending},
+		{commerce.StatePending, false, "10.00", commerce.StatePending}, // nothing was taken
+	} {
+		if got := tc.state.AfterRefunds(tc.cancelled, usd(tc.refunded), usd("50.00")); got != tc.want {
+			t.Errorf("%s (cancelled %v) after %s of 50.00 refunded = %s, want %s", tc.state, tc.cancelled, tc.refunded, got, tc.want)
+		}
+	}
+}

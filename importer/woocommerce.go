@@ -351,12 +351,7 @@ func (d *wooCommerce) order(r rowReader, lines []wooLine) (Record, int, error) {
 		o.Refunds = []commerce.Refund{{ID: "refunded", CreatedAt: o.UpdatedAt, Amount: refunded}}
 	}
 	cancelled := status == "cancelled" || status == "trash"
-	if (o.State == commerce.StatePaid || cancelled) && refunded.Sign() > 0 {
-		o.State = commerce.StatePartiallyRefunded
-		if refunded.Cmp(o.Total) >= 0 {
-			o.State = commerce.StateRefunded
-		}
-	}
+	o.State = o.State.AfterRefunds(cancelled, refunded, o.Total)
 	if cancelled {
 		// The export has no cancellation time; the order's last change
 		// is the nearest it offers, as with the REST API.

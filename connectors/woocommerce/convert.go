@@ -176,14 +176,7 @@ func convertOrder(w wireOrder, refunds []wireRefund, custom map[string]commerce.
 		o.Refunds = append(o.Refunds, rf)
 	}
 	cancelled := strings.EqualFold(strings.TrimPrefix(w.Status, "wc-"), "cancelled") || strings.EqualFold(w.Status, "trash")
-	// A paid order with refunds is (partially) refunded; so is a
-	// cancelled one whose money was taken and given back.
-	if (o.State == commerce.StatePaid || cancelled) && refunded.Sign() > 0 {
-		o.State = commerce.StatePartiallyRefunded
-		if refunded.Cmp(o.Total) >= 0 {
-			o.State = commerce.StateRefunded
-		}
-	}
+	o.State = o.State.AfterRefunds(cancelled, refunded, o.Total)
 	if cancelled {
 		// WooCommerce records no cancellation time: the last
 		// modification of a cancelled order is the nearest it offers.
