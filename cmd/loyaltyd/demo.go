@@ -16,6 +16,7 @@ import (
 	"github.com/loyaltyd/loyaltyd/connectors/shopify/shopifytest"
 	"github.com/loyaltyd/loyaltyd/connectors/woocommerce"
 	"github.com/loyaltyd/loyaltyd/connectors/woocommerce/wootest"
+	"github.com/loyaltyd/loyaltyd/loyalty"
 	"github.com/loyaltyd/loyaltyd/report"
 	"github.com/loyaltyd/loyaltyd/store"
 	"github.com/loyaltyd/loyaltyd/sync"
@@ -522,9 +523,17 @@ func demoLive(ctx context.Context, m *Main, a *app, st *demoStore, seed uint64, 
 				gained += l.Points
 			}
 		}
-		fmt.Fprintf(m.Stdout, "%s  order %s by %s %s.: %s → +%d pts pending; %s now has %d available, %d pending\n",
-			at.Local().Format("15:04:05"), o.Number, c.FirstName, c.LastName[:1], o.Total, gained,
-			c.FirstName, v.Points.Available, v.Points.Pending)
+		who := fmt.Sprintf("%s  order %s by %s %s.: %s", at.Local().Format("15:04:05"), o.Number, c.FirstName, c.LastName[:1], o.Total)
+		if v.Cohort == string(loyalty.CohortHoldout) {
+			fmt.Fprintf(m.Stdout, "%s → no points: %s is in the holdout group, the control that measures the program's lift\n", who, c.FirstName)
+			continue
+		}
+		if !v.Enrolled {
+			fmt.Fprintf(m.Stdout, "%s → no points: %s is not a member\n", who, c.FirstName)
+			continue
+		}
+		fmt.Fprintf(m.Stdout, "%s → +%s pts pending; %s now has %s available, %s pending\n", who, report.Thousands(gained),
+			c.FirstName, report.Thousands(v.Points.Available), report.Thousands(v.Points.Pending))
 	}
 }
 
