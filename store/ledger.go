@@ -12,7 +12,15 @@ import (
 // StreamTotal returns the last sequence number and the total of a ledger
 // stream; zero for a stream with no entries.
 func (tx *Tx) StreamTotal(storeID, stream string) (seq int, total int64, err error) {
-	err = tx.queryRow(`SELECT seq, total FROM ledger WHERE store_id = ? AND stream = ?
+	if h, ok := tx.cache.stream(storeID, stream); ok {
+		return h.seq, h.total, nil
+	}
+	defer func() {
+		if err == nil {
+			tx.cache.setStream(storeID, stream, seq, total)
+		}
+	}()
+	err = tx.queryRow(`SELECT seq, total FROM ledger WHERE store_id = `+textArg+` AND stream = `+textArg+`
 		ORDER BY seq DESC LIMIT 1`, storeID, stream).Scan(&seq, &total)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, nil
@@ -45,7 +53,7 @@ func (tx *Tx) Entitle(e commerce.LedgerEntry) (*commerce.LedgerEntry, error) {
 	if e.AvailableAt.IsZero() || e.Points < 0 {
 		e.AvailableAt = e.At
 	}
-	res, err := tx.exec(`INSERT INTO ledger (store_id, customer_id, stream, seq, kind, points, total, order_id,
+	res, err := tx.execRow(`INSERT INTO ledger (store_id, customer_id, stream, seq, kind, points, total, order_id,
 			at, available_at, reason, actor)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.StoreID, e.CustomerID, e.Stream, e.Seq, string(e.Kind), e.Points, e.Total, e.OrderID,
@@ -54,6 +62,7 @@ func (tx *Tx) Entitle(e commerce.LedgerEntry) (*commerce.LedgerEntry, error) {
 		return nil, fmt.Errorf("store: ledger %s: %w", e.Stream, err)
 	}
 	e.ID, _ = res.LastInsertId()
+	tx.cache.setStream(e.StoreID, e.Stream, e.Seq, e.Total)
 	return &e, nil
 }
 
@@ -80,7 +89,7 @@ func scanEntry(sc interface{ Scan(...any) error }) (commerce.LedgerEntry, error)
 
 // Ledger returns a customer's ledger entries in the order they were made.
 func (tx *Tx) Ledger(storeID, customerID string) ([]commerce.LedgerEntry, error) {
-	rows, err := tx.query(`SELECT `+ledgerCols+` FROM ledger WHERE store_id = ? AND customer_id = ? ORDER BY id`,
+	rows, err := tx.query(`SELECT `+ledgerCols+` FROM ledger WHERE store_id = `+textArg+` AND customer_id = `+textArg+` ORDER BY id`,
 		storeID, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("store: ledger: %w", err)

@@ -78,13 +78,21 @@ func scanMember(sc interface{ Scan(...any) error }) (*Member, error) {
 // Member returns where the program placed a customer, or an error wrapping
 // ErrNotFound when it has not yet.
 func (tx *Tx) Member(storeID, customerID string) (*Member, error) {
+	if m, ok := tx.cache.member(storeID, customerID); ok {
+		if m == nil {
+			return nil, fmt.Errorf("store: member %s/%s: %w", storeID, customerID, ErrNotFound)
+		}
+		return m, nil
+	}
 	m, err := scanMember(tx.queryRow(`SELECT `+memberCols+` FROM members WHERE store_id = ? AND customer_id = ?`, storeID, customerID))
 	if errors.Is(err, sql.ErrNoRows) {
+		tx.cache.setMember(storeID, customerID, nil)
 		return nil, fmt.Errorf("store: member %s/%s: %w", storeID, customerID, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: member %s/%s: %w", storeID, customerID, err)
 	}
+	tx.cache.setMember(storeID, customerID, m)
 	return m, nil
 }
 
@@ -103,6 +111,7 @@ func (tx *Tx) MemberByReferralCode(storeID, code string) (*Member, error) {
 
 // SaveMember creates or replaces a member row.
 func (tx *Tx) SaveMember(m *Member) error {
+	tx.cache.forgetMember(m.StoreID, m.CustomerID)
 	tags, err := json.Marshal(nonNil(m.TagsWritten))
 	if err != nil {
 		return err
@@ -119,7 +128,7 @@ func (tx *Tx) SaveMember(m *Member) error {
 	if m.ReferralCode != "" {
 		rc = m.ReferralCode
 	}
-	_, err = tx.exec(`INSERT INTO members (`+memberCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = tx.execRow(`INSERT INTO members (`+memberCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (store_id, customer_id) DO UPDATE SET cohort = excluded.cohort, enrolled_at = excluded.enrolled_at,
 			tier = excluded.tier, tier_since = excluded.tier_since, tier_below = excluded.tier_below,
 			abc = excluded.abc, rfm = excluded.rfm, referral_code = excluded.referral_code,

@@ -45,7 +45,7 @@ func (tx *Tx) Enqueue(it OutboxItem) (bool, error) {
 	if it.Key != "" {
 		key = it.Key
 	}
-	res, err := tx.exec(`INSERT INTO outbox (store_id, kind, lane, customer_id, key, payload, next_attempt_at, created_at)
+	res, err := tx.execRow(`INSERT INTO outbox (store_id, kind, lane, customer_id, key, payload, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (store_id, key) DO NOTHING`,
 		it.StoreID, it.Kind, it.Lane, it.CustomerID, key, string(it.Payload), ts(tx.now), ts(tx.now))
 	if err != nil {

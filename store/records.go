@@ -30,7 +30,7 @@ func (tx *Tx) UpsertCustomer(storeID string, c *commerce.Customer) (bool, error)
 	if err != nil {
 		return false, err
 	}
-	res, err := tx.exec(`INSERT INTO customers (store_id, id, email, email_folded, first_name, last_name, tags, guest,
+	res, err := tx.execRow(`INSERT INTO customers (store_id, id, email, email_folded, first_name, last_name, tags, guest,
 			created_at, updated_at, first_seen_at, raw)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (store_id, id) DO UPDATE SET
@@ -116,7 +116,7 @@ func (tx *Tx) Customer(storeID, id string) (*StoredCustomer, error) {
 // CustomersByEmail returns the customers whose e-mail folds to the same
 // address as email (case and "+tag" ignored), oldest first.
 func (tx *Tx) CustomersByEmail(storeID, email string) ([]*StoredCustomer, error) {
-	rows, err := tx.query(`SELECT `+customerCols+` FROM customers WHERE store_id = ? AND email_folded = ?
+	rows, err := tx.query(`SELECT `+customerCols+` FROM customers WHERE store_id = `+textArg+` AND email_folded = `+textArg+`
 		ORDER BY created_at, id`, storeID, commerce.FoldEmail(email))
 	if err != nil {
 		return nil, fmt.Errorf("store: customers by e-mail: %w", err)
@@ -200,7 +200,7 @@ func (tx *Tx) UpsertOrder(storeID string, o *commerce.Order) (UpsertResult, erro
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return UpsertResult{}, fmt.Errorf("store: order %s: %w", o.ID, err)
 	}
-	res, err := tx.exec(`INSERT INTO orders (store_id, id, number, customer_id, currency, state, total_minor, test,
+	res, err := tx.execRow(`INSERT INTO orders (store_id, id, number, customer_id, currency, state, total_minor, test,
 			created_at, processed_at, updated_at, cancelled_at, data, raw, first_seen_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (store_id, id) DO UPDATE SET
@@ -287,7 +287,7 @@ func (tx *Tx) SetSnapshot(storeID, orderID string, snapshot []byte, replace bool
 	if replace {
 		q = `UPDATE orders SET snapshot = ? WHERE store_id = ? AND id = ?`
 	}
-	res, err := tx.exec(q, string(snapshot), storeID, orderID)
+	res, err := tx.execRow(q, string(snapshot), storeID, orderID)
 	if err != nil {
 		return false, fmt.Errorf("store: snapshot of order %s/%s: %w", storeID, orderID, err)
 	}
@@ -298,7 +298,7 @@ func (tx *Tx) SetSnapshot(storeID, orderID string, snapshot []byte, replace bool
 // SetEligible records what an order counts for (the rules' eligible
 // amount in minor units), so that tiers and segments can sum it.
 func (tx *Tx) SetEligible(storeID, orderID string, minor int64) error {
-	_, err := tx.exec(`UPDATE orders SET eligible_minor = ? WHERE store_id = ? AND id = ? AND eligible_minor <> ?`,
+	_, err := tx.execRow(`UPDATE orders SET eligible_minor = ? WHERE store_id = ? AND id = ? AND eligible_minor <> ?`,
 		minor, storeID, orderID, minor)
 	if err != nil {
 		return fmt.Errorf("store: eligible amount of order %s/%s: %w", storeID, orderID, err)
@@ -317,7 +317,7 @@ type Counted struct {
 // that still count (eligible amount above zero), oldest first.
 func (tx *Tx) CountingOrders(storeID, customerID string) ([]Counted, error) {
 	rows, err := tx.query(`SELECT customer_id, processed_at, eligible_minor FROM orders
-		WHERE store_id = ? AND customer_id = ? AND snapshot IS NOT NULL AND deleted_at IS NULL AND eligible_minor > 0
+		WHERE store_id = `+textArg+` AND customer_id = `+textArg+` AND snapshot IS NOT NULL AND deleted_at IS NULL AND eligible_minor > 0
 		ORDER BY processed_at, id`, storeID, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("store: counting orders: %w", err)
@@ -382,9 +382,17 @@ func (tx *Tx) Buyers(storeID string, from, to time.Time) ([]BuyerTotals, error) 
 // still counts or, when none does, the earliest credited one; an error
 // wrapping ErrNotFound when the customer has no credited order.
 func (tx *Tx) FirstCreditedOrder(storeID, customerID string) (*StoredOrder, error) {
+	// Two statements rather than one ordered by "eligible_minor > 0 DESC":
+	// the first is answered from orders_counting, and the second is only
+	// needed when no credited order counts.
 	o, err := scanOrder(tx.queryRow(`SELECT `+orderCols+` FROM orders
-		WHERE store_id = ? AND customer_id = ? AND snapshot IS NOT NULL AND deleted_at IS NULL
-		ORDER BY eligible_minor > 0 DESC, processed_at, id LIMIT 1`, storeID, customerID))
+		WHERE store_id = `+textArg+` AND customer_id = `+textArg+` AND snapshot IS NOT NULL AND deleted_at IS NULL AND eligible_minor > 0
+		ORDER BY processed_at, id LIMIT 1`, storeID, customerID))
+	if errors.Is(err, sql.ErrNoRows) {
+		o, err = scanOrder(tx.queryRow(`SELECT `+orderCols+` FROM orders
+			WHERE store_id = `+textArg+` AND customer_id = `+textArg+` AND snapshot IS NOT NULL AND deleted_at IS NULL
+			ORDER BY processed_at, id LIMIT 1`, storeID, customerID))
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: first credited order of %s: %w", customerID, ErrNotFound)
 	}
@@ -410,7 +418,7 @@ func (tx *Tx) CreditedOrders(storeID, customerID, exceptOrderID string) (int, er
 
 // CustomerOrders returns the customer's orders, oldest processed first.
 func (tx *Tx) CustomerOrders(storeID, customerID string) ([]*StoredOrder, error) {
-	return tx.orders(`SELECT `+orderCols+` FROM orders WHERE store_id = ? AND customer_id = ?
+	return tx.orders(`SELECT `+orderCols+` FROM orders WHERE store_id = `+textArg+` AND customer_id = `+textArg+`
 		ORDER BY processed_at, id`, storeID, customerID)
 }
 

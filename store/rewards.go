@@ -81,7 +81,7 @@ func (tx *Tx) CreateRedemption(r *Redemption, codeFor func(id int64) string) err
 	if r.Status == "" {
 		r.Status = RedemptionIssued
 	}
-	res, err := tx.exec(`INSERT INTO redemptions (store_id, customer_id, reward_id, points, value_minor, currency, auto, actor,
+	res, err := tx.execRow(`INSERT INTO redemptions (store_id, customer_id, reward_id, points, value_minor, currency, auto, actor,
 			status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.StoreID, r.CustomerID, r.RewardID, r.Points, r.Value.Minor, r.Value.Currency, r.Auto, r.Actor, r.Status,
 		ts(r.CreatedAt), nullTS(r.ExpiresAt))
@@ -90,7 +90,7 @@ func (tx *Tx) CreateRedemption(r *Redemption, codeFor func(id int64) string) err
 	}
 	r.ID, _ = res.LastInsertId()
 	r.Code = codeFor(r.ID)
-	if _, err := tx.exec(`UPDATE redemptions SET code = ? WHERE id = ?`, r.Code, r.ID); err != nil {
+	if _, err := tx.execRow(`UPDATE redemptions SET code = ? WHERE id = ?`, r.Code, r.ID); err != nil {
 		return fmt.Errorf("store: redemption %d: %w", r.ID, err)
 	}
 	return nil
@@ -98,7 +98,7 @@ func (tx *Tx) CreateRedemption(r *Redemption, codeFor func(id int64) string) err
 
 // UpdateRedemption saves a redemption's status and dates.
 func (tx *Tx) UpdateRedemption(r *Redemption) error {
-	_, err := tx.exec(`UPDATE redemptions SET status = ?, reason = ?, delivered_at = ?, used_at = ?, used_order_id = ?
+	_, err := tx.execRow(`UPDATE redemptions SET status = ?, reason = ?, delivered_at = ?, used_at = ?, used_order_id = ?
 		WHERE id = ? AND store_id = ?`, r.Status, r.Reason, nullTS(r.DeliveredAt), nullTS(r.UsedAt), r.UsedOrderID, r.ID, r.StoreID)
 	if err != nil {
 		return fmt.Errorf("store: redemption %d: %w", r.ID, err)
@@ -131,8 +131,15 @@ func (tx *Tx) oneRedemption(q string, args ...any) (*Redemption, error) {
 // Redemptions returns the store's redemptions, of one customer when
 // customerID is set, oldest first.
 func (tx *Tx) Redemptions(storeID, customerID string) ([]*Redemption, error) {
-	rows, err := tx.query(`SELECT `+redemptionCols+` FROM redemptions WHERE store_id = ? AND (? = '' OR customer_id = ?) ORDER BY id`,
-		storeID, customerID, customerID)
+	q, args := `SELECT `+redemptionCols+` FROM redemptions WHERE store_id = `+textArg+` ORDER BY id`, []any{storeID}
+	if customerID != "" {
+		// Spelled out rather than folded into one statement with
+		// "(? = '' OR customer_id = ?)", which SQLite cannot answer from
+		// the customer's index.
+		q, args = `SELECT `+redemptionCols+` FROM redemptions WHERE store_id = `+textArg+` AND customer_id = `+textArg+` ORDER BY id`,
+			[]any{storeID, customerID}
+	}
+	rows, err := tx.query(q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: redemptions: %w", err)
 	}
@@ -215,7 +222,7 @@ func (tx *Tx) SaveReferral(r *Referral) error {
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = tx.now
 	}
-	_, err := tx.exec(`INSERT INTO referrals (`+referralCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := tx.execRow(`INSERT INTO referrals (`+referralCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (store_id, friend_order_id) DO UPDATE SET referrer_id = excluded.referrer_id,
 			friend_id = excluded.friend_id, code = excluded.code, points = excluded.points, status = excluded.status,
 			reason = excluded.reason, available_at = excluded.available_at, rewarded_at = excluded.rewarded_at`,
@@ -244,8 +251,14 @@ func (tx *Tx) ReferralOf(storeID, friendOrderID string) (*Referral, error) {
 // Referrals returns the store's referrals, filtered by referrer and status
 // when those are set, oldest first.
 func (tx *Tx) Referrals(storeID, referrerID, status string) ([]*Referral, error) {
-	rows, err := tx.query(`SELECT `+referralCols+` FROM referrals WHERE store_id = ? AND (? = '' OR referrer_id = ?)
-		AND (? = '' OR status = ?) ORDER BY created_at, friend_order_id`, storeID, referrerID, referrerID, status, status)
+	q, args := `SELECT `+referralCols+` FROM referrals WHERE store_id = `+textArg+`
+		AND (`+textArg+` = '' OR status = `+textArg+`) ORDER BY created_at, friend_order_id`, []any{storeID, status, status}
+	if referrerID != "" {
+		// Spelled out so that SQLite answers from the referrer's index.
+		q, args = `SELECT `+referralCols+` FROM referrals WHERE store_id = `+textArg+` AND referrer_id = `+textArg+`
+		AND (`+textArg+` = '' OR status = `+textArg+`) ORDER BY created_at, friend_order_id`, []any{storeID, referrerID, status, status}
+	}
+	rows, err := tx.query(q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: referrals: %w", err)
 	}
