@@ -201,6 +201,47 @@ func (tx *Tx) ForEachMember(storeID string, fn func(*Member) error) error {
 	return rows.Err()
 }
 
+// Segment is a member's place in the ABC and RFM segmentations, all the
+// daily pass reads of every member.
+type Segment struct {
+	CustomerID, Cohort, ABC, RFM string
+}
+
+// Segments returns every member's segments, in customer order: the daily
+// pass compares them with the new ones without decoding whole members.
+func (tx *Tx) Segments(storeID string) ([]Segment, error) {
+	rows, err := tx.query(`SELECT customer_id, cohort, abc, rfm FROM members WHERE store_id = `+textArg+` ORDER BY customer_id`, storeID)
+	if err != nil {
+		return nil, fmt.Errorf("store: segments: %w", err)
+	}
+	defer rows.Close()
+	var out []Segment
+	for rows.Next() {
+		var s Segment
+		if err := rows.Scan(&s.CustomerID, &s.Cohort, &s.ABC, &s.RFM); err != nil {
+			return nil, fmt.Errorf("store: segments: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// SetSegment records a member's new segments; a non-zero reviewAt also
+// makes the member due for review then.
+func (tx *Tx) SetSegment(storeID, customerID, abc, rfm string, reviewAt time.Time) error {
+	tx.cache.forgetMember(storeID, customerID)
+	var review any
+	if !reviewAt.IsZero() {
+		review = ts(reviewAt)
+	}
+	_, err := tx.execRow(`UPDATE members SET abc = ?, rfm = ?, review_at = COALESCE(?, review_at), updated_at = ?
+		WHERE store_id = ? AND customer_id = ?`, abc, rfm, review, ts(tx.now), storeID, customerID)
+	if err != nil {
+		return fmt.Errorf("store: member %s/%s: segment: %w", storeID, customerID, err)
+	}
+	return nil
+}
+
 // StoreInfo is what the store remembers about a configured store.
 type StoreInfo struct {
 	ID            string

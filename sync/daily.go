@@ -131,8 +131,8 @@ func (e *Engine) segment(ctx context.Context, st *Store) ([]string, error) {
 				Orders: t.Orders, LastOrder: t.LastOrder}
 		}
 		segs := loyalty.Segments(list, now)
-		var members []*store.Member
-		if err := tx.ForEachMember(st.ID, func(m *store.Member) error { members = append(members, m); return nil }); err != nil {
+		members, err := tx.Segments(st.ID)
+		if err != nil {
 			return err
 		}
 		for _, m := range members {
@@ -144,16 +144,16 @@ func (e *Engine) segment(ctx context.Context, st *Store) ([]string, error) {
 			if m.ABC == abc && m.RFM == rfm {
 				continue
 			}
+			var review time.Time
 			if m.ABC != abc && m.Cohort == store.CohortMember {
 				moved = append(moved, m.CustomerID)
 				// Due for a refresh now, saved with the new segment: if
 				// the refresh that follows fails (a crash, a full disk),
 				// the next run finds the member due, although its
 				// segment no longer moves.
-				m.ReviewAt = now
+				review = now
 			}
-			m.ABC, m.RFM = abc, rfm
-			if err := tx.SaveMember(m); err != nil {
+			if err := tx.SetSegment(st.ID, m.CustomerID, abc, rfm, review); err != nil {
 				return err
 			}
 		}
