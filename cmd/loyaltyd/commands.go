@@ -151,15 +151,11 @@ func runCustomer(ctx context.Context, m *Main, args []string) error {
 	if (*email == "") == (*id == "") {
 		return usagef("give exactly one of --email and --id")
 	}
-	a, err := m.openApp(ctx, c, false)
+	a, sid, err := m.openAppFor(ctx, c, *storeID)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sid, err := pickStore(a.cfg, *storeID)
-	if err != nil {
-		return err
-	}
 	v, err := a.engine.Customer(ctx, sid, *id, *email)
 	if err != nil {
 		return err

@@ -98,15 +98,11 @@ func runOutbox(ctx context.Context, m *Main, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := m.openApp(ctx, c, false)
+	a, sid, err := m.openAppFor(ctx, c, *storeID)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sid, err := pickStore(a.cfg, *storeID)
-	if err != nil {
-		return err
-	}
 	dead, err := a.engine.DeadLetters(ctx, sid)
 	if err != nil {
 		return err
@@ -154,15 +150,11 @@ func runExport(ctx context.Context, m *Main, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := m.openApp(ctx, c, false)
+	a, sid, err := m.openAppFor(ctx, c, *storeID)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sid, err := pickStore(a.cfg, *storeID)
-	if err != nil {
-		return err
-	}
 	return a.db.View(ctx, func(tx *store.Tx) error {
 		if *id != 0 {
 			x, err := tx.ExportData(sid, *id)

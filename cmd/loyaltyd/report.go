@@ -77,15 +77,11 @@ func runReport(ctx context.Context, m *Main, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := m.openApp(ctx, c, false)
+	a, sid, err := m.openAppFor(ctx, c, *storeID)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sid, err := pickStore(a.cfg, *storeID)
-	if err != nil {
-		return err
-	}
 	q, err := pf.query(&a.cfg.Program)
 	if err != nil {
 		return err
@@ -122,15 +118,11 @@ func runSimulate(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	a, err := m.openApp(ctx, c, false)
+	a, sid, err := m.openAppFor(ctx, c, *storeID)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sid, err := pickStore(a.cfg, *storeID)
-	if err != nil {
-		return err
-	}
 	if candidate.Currency != a.cfg.Program.Currency {
 		return usagef("%s: currency %s differs from the store's program (%s): its orders would earn nothing", *programFile, candidate.Currency, a.cfg.Program.Currency)
 	}

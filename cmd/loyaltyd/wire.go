@@ -220,6 +220,21 @@ func (a *app) Close() error {
 	return errors.Join(errs...)
 }
 
+// openAppFor opens the application without connectors and picks the store
+// storeID names, or the only one; the caller closes the application.
+func (m *Main) openAppFor(ctx context.Context, c *common, storeID string) (*app, string, error) {
+	a, err := m.openApp(ctx, c, false)
+	if err != nil {
+		return nil, "", err
+	}
+	sid, err := pickStore(a.cfg, storeID)
+	if err != nil {
+		a.Close()
+		return nil, "", err
+	}
+	return a, sid, nil
+}
+
 // pickStore returns the store named by flag, or the only store when the
 // flag is empty and there is one.
 func pickStore(cfg *config.Config, id string) (string, error) {
