@@ -15,6 +15,7 @@ import (
 
 	"github.com/loyaltyd/loyaltyd/commerce"
 	"github.com/loyaltyd/loyaltyd/connectors/shopify/shopifytest"
+	"github.com/loyaltyd/loyaltyd/importer"
 	"github.com/loyaltyd/loyaltyd/synth"
 )
 
@@ -22,7 +23,12 @@ import (
 const (
 	genJSONL   = "jsonl"
 	genShopify = "shopify-json"
+	genShopCSV = string(importer.FormatShopifyCSV)
+	genWooCSV  = string(importer.FormatWooCommerceCSV)
 )
+
+// genFormats are the formats bench gen writes, with their files' extension.
+var genFormats = map[string]string{genJSONL: "jsonl", genShopify: "json", genShopCSV: "csv", genWooCSV: "csv"}
 
 // genResult is what bench gen measured.
 type genResult struct {
@@ -59,26 +65,27 @@ type genShape struct {
 }
 
 func runBenchGen(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlags("bench gen", "[--orders N] [--customers N] [--seed S] [--format jsonl|shopify-json] [--currency C] [--out FILE]",
+	fs := m.newFlags("bench gen", "[--orders N] [--customers N] [--seed S] [--format jsonl|shopify-json|shopify-csv|woocommerce-csv] [--currency C] [--out FILE]",
 		"Write a synthetic store's orders, deterministically from the seed: a year of orders (spend\n"+
 			"concentrated in a few customers, many one-time buyers, repeat buyers, 5 % refunds, 2 %\n"+
 			"cancellations, 15 % with a discount code) in a currency of any exponent (USD 2 decimals, JPY 0,\n"+
 			"KWD 3). The orders are generated and written one at a time, so memory stays small whatever\n"+
 			"their number. Formats: jsonl, one order per line in loyaltyd's own order form (what\n"+
 			"`loyaltyd import` reads); shopify-json, the orders as Shopify's REST API writes them, in the\n"+
-			"envelope of GET orders.json, one order per line.")
+			"envelope of GET orders.json, one order per line; shopify-csv and woocommerce-csv, the\n"+
+			"platforms' order exports (what `loyaltyd import` reads too; WooCommerce's in UTC).")
 	c := benchFlags(fs)
 	orders := fs.Int("orders", 100_000, "number of orders")
 	customers := fs.Int("customers", 0, "number of customers (default: two for every five orders)")
 	seed := fs.Uint64("seed", 1, "seed: the same seed and sizes give the same file")
-	format := fs.String("format", genJSONL, "file format: jsonl or shopify-json")
+	format := fs.String("format", genJSONL, "file format: jsonl, shopify-json, shopify-csv or woocommerce-csv")
 	currency := fs.String("currency", "USD", "the store's currency (ISO 4217)")
 	out := fs.String("out", "", "file to write, - for standard output (default: a file in the scratch directory, removed after)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *format != genJSONL && *format != genShopify {
-		return usagef("--format %q: want %s or %s", *format, genJSONL, genShopify)
+	if _, ok := genFormats[*format]; !ok {
+		return usagef("--format %q: want %s, %s, %s or %s", *format, genJSONL, genShopify, genShopCSV, genWooCSV)
 	}
 	if *orders < 0 || *customers < 0 {
 		return usagef("--orders and --customers: want 0 or more")
@@ -119,7 +126,7 @@ func runBenchGen(ctx context.Context, m *Main, args []string) error {
 	case "-":
 		w = m.Stdout
 	case "":
-		path = filepath.Join(dir, "orders."+map[string]string{genJSONL: "jsonl", genShopify: "json"}[*format])
+		path = filepath.Join(dir, "orders."+genFormats[*format])
 		fallthrough
 	default:
 		f, err := os.Create(path)
@@ -208,22 +215,23 @@ func writeStore(ctx context.Context, w io.Writer, st *synth.Stream, format, curr
 	cw := &countingWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 1<<20)
 	var (
-		shape      genShape
-		counts     = make([]int32, st.CustomerCount())
-		spend      = make([]int64, st.CustomerCount())
-		n          int
-		refunded   int
-		partly     int
-		cancelled  int
-		unpaid     int
-		coded      int
-		encodeJSON func(o commerce.Order) error
+		shape     genShape
+		counts    = make([]int32, st.CustomerCount())
+		spend     = make([]int64, st.CustomerCount())
+		n         int
+		refunded  int
+		partly    int
+		cancelled int
+		unpaid    int
+		coded     int
+		encode    func(o commerce.Order) error
+		flush     = func() error { return nil }
 	)
 	switch format {
 	case genJSONL:
 		enc := json.NewEncoder(bw)
 		enc.SetEscapeHTML(false)
-		encodeJSON = func(o commerce.Order) error { return enc.Encode(o) }
+		encode = func(o commerce.Order) error { return enc.Encode(o) }
 	case genShopify:
 		// The fake's own conversion writes the REST shape: each order is
 		// put on a shop that is never started, read back, and removed.
@@ -232,7 +240,7 @@ func writeStore(ctx context.Context, w io.Writer, st *synth.Stream, format, curr
 			return 0, shape, err
 		}
 		first := true
-		encodeJSON = func(o commerce.Order) error {
+		encode = func(o commerce.Order) error {
 			i, err := strconv.Atoi(o.CustomerID)
 			if err == nil {
 				err = shop.PutCustomer(st.Customer(i - 5001))
@@ -254,11 +262,26 @@ func writeStore(ctx context.Context, w io.Writer, st *synth.Stream, format, curr
 			return err
 		}
 	}
+	if format == genShopCSV || format == genWooCSV {
+		iw, err := importer.NewWriter(bw, importer.Options{Format: importer.Format(format), Location: time.UTC})
+		if err != nil {
+			return 0, shape, err
+		}
+		encode = func(o commerce.Order) error {
+			var c *commerce.Customer
+			if i, err := strconv.Atoi(o.CustomerID); err == nil {
+				cu := st.Customer(i - 5001)
+				c = &cu
+			}
+			return iw.Write(&o, c)
+		}
+		flush = iw.Flush
+	}
 	for o := range st.Orders() {
 		if n%4096 == 0 && ctx.Err() != nil {
 			return 0, shape, ctx.Err()
 		}
-		if err := encodeJSON(o); err != nil {
+		if err := encode(o); err != nil {
 			return 0, shape, fmt.Errorf("order %s: %w", o.ID, err)
 		}
 		n++
@@ -284,6 +307,9 @@ func writeStore(ctx context.Context, w io.Writer, st *synth.Stream, format, curr
 		if _, err := bw.WriteString("\n]}\n"); err != nil {
 			return 0, shape, err
 		}
+	}
+	if err := flush(); err != nil {
+		return 0, shape, err
 	}
 	if err := bw.Flush(); err != nil {
 		return 0, shape, err
