@@ -39,13 +39,14 @@ func benchSubs() []benchSub {
 		{"sync", "a full sync from the Shopify fake at Standard limits and from the WooCommerce fake", runBenchSync},
 		{"webhooks", "signed webhooks on loopback: the durable rate, and latency at fixed rates, against a bare handler", runBenchWebhooks},
 		{"engine", "order evaluations per second per core, and the whole pipeline's apply rate into SQLite", runBenchEngine},
+		{"ingest", "an import of a synthetic store through the whole pipeline, beside a plain batched insert (the limit)", runBenchIngest},
 	}
 }
 
 func runBench(ctx context.Context, m *Main, args []string) error {
 	if len(args) == 0 {
 		m.benchUsage(m.Stderr)
-		return usagef("which benchmark? (gen, sync, webhooks or engine)")
+		return usagef("which benchmark? (gen, sync, webhooks, engine or ingest)")
 	}
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
@@ -57,7 +58,7 @@ func runBench(ctx context.Context, m *Main, args []string) error {
 			return s.run(ctx, m, args[1:])
 		}
 	}
-	return usagef("unknown benchmark %q (want gen, sync, webhooks or engine)", args[0])
+	return usagef("unknown benchmark %q (want gen, sync, webhooks, engine or ingest)", args[0])
 }
 
 func (m *Main) benchUsage(w io.Writer) {
@@ -430,6 +431,8 @@ func runGrowth(ctx context.Context, m *Main, c *benchCommon, sub string, args []
 		// Exponent is log(time ratio)/log(work ratio) against the size
 		// before; 0 for the first.
 		Exponent float64 `json:"exponent"`
+		// Result is the child's whole result, every figure it measured.
+		Result json.RawMessage `json:"result"`
 	}
 	var results []result
 	for _, f := range factors {
@@ -455,7 +458,7 @@ func runGrowth(ctx context.Context, m *Main, c *benchCommon, sub string, args []
 		if err := json.Unmarshal(out, &got); err != nil {
 			return fmt.Errorf("growth at ×%g: reading the result: %w", f, err)
 		}
-		r := result{Factor: f, Point: got.Point}
+		r := result{Factor: f, Point: got.Point, Result: json.RawMessage(out)}
 		if n := len(results); n > 0 {
 			prev := results[n-1].Point
 			if prev.Units > 0 && r.Point.Units > prev.Units && prev.Seconds > 0 {

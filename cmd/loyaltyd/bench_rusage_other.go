@@ -12,3 +12,9 @@ func processCPU() time.Duration { return 0 }
 
 // threadCPU is unknown here.
 func threadCPU() time.Duration { return 0 }
+
+// resetPeakRSS is not possible here.
+func resetPeakRSS() bool { return false }
+
+// phasePeakRSS is unknown here.
+func phasePeakRSS() int64 { return 0 }

@@ -296,6 +296,8 @@ func TestBenchUsage(t *testing.T) {
 		{"bench", "sync", "--platform", "magento"},
 		{"bench", "webhooks", "--rate", "fast"},
 		{"bench", "engine", "--batch", "0"},
+		{"bench", "ingest", "--orders", "0"},
+		{"bench", "ingest", "--batch", "0"},
 	} {
 		if code, _, _ := run(t, nil, args...); code != exitUsage {
 			t.Errorf("loyaltyd %s: exit %d, want %d", strings.Join(args, " "), code, exitUsage)
@@ -322,4 +324,40 @@ func readBytes(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func TestBenchIngest(t *testing.T) {
+	t.Parallel()
+	var res ingestResult
+	benchJSON(t, &res, "bench", "ingest", "--orders", "300", "--customers", "90", "--batch", "64", "--dir", t.TempDir())
+	if res.Orders != 300 || res.Customers != 90 || res.FileBytes == 0 {
+		t.Fatalf("result %+v: want a file of 300 orders of 90 customers", res)
+	}
+	for name, p := range map[string]*ingestPhase{"generate": &res.Generate, "parse": &res.Parse, "plain": &res.Plain,
+		"pipeline": res.Pipeline, "report": res.Report} {
+		if p == nil {
+			t.Errorf("%s: not measured", name)
+			continue
+		}
+		if p.Orders != 300 || p.Seconds <= 0 || p.PerSecond <= 0 {
+			t.Errorf("%s: %+v", name, *p)
+		}
+	}
+	// Every order earns, and the first order of each buyer a bonus.
+	if res.LedgerEntries < 300 || res.Queued == 0 {
+		t.Errorf("pipeline wrote %d ledger entries and queued %d write-backs: want one entry an order at least, and write-backs", res.LedgerEntries, res.Queued)
+	}
+	if res.Ratio <= 0 || res.PlainDecodeSeconds <= 0 || res.PlainDecodeSeconds > res.Plain.Seconds {
+		t.Errorf("ratio %g, plain decode %gs of %gs", res.Ratio, res.PlainDecodeSeconds, res.Plain.Seconds)
+	}
+	if res.Point.Units != 300 || res.Point.Seconds != res.Pipeline.Seconds {
+		t.Errorf("growth point %+v: want the pipeline's 300 orders", res.Point)
+	}
+
+	// Without the pipeline, the plain insert is the growth point.
+	res = ingestResult{}
+	benchJSON(t, &res, "bench", "ingest", "--orders", "50", "--pipeline=false")
+	if res.Pipeline != nil || res.Report != nil || res.Plain.Orders != 50 || res.Point.Seconds != res.Plain.Seconds {
+		t.Errorf("--pipeline=false: %+v", res)
+	}
 }

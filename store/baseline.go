@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"time"
+
+	"github.com/loyaltyd/loyaltyd/commerce"
+)
+
+// baselineSchema is the orders table of the first migration, its primary
+// key and its indexes, without the rest of the schema: what storing an
+// order's row costs at the least.
+const baselineSchema = `CREATE TABLE orders (
+	store_id      TEXT NOT NULL,
+	id            TEXT NOT NULL,
+	number        TEXT NOT NULL DEFAULT '',
+	customer_id   TEXT NOT NULL DEFAULT '',
+	currency      TEXT NOT NULL,
+	state         TEXT NOT NULL,
+	total_minor   INTEGER NOT NULL,
+	test          INTEGER NOT NULL DEFAULT 0,
+	created_at    TEXT NOT NULL,
+	processed_at  TEXT NOT NULL,
+	updated_at    TEXT NOT NULL,
+	cancelled_at  TEXT,
+	data          TEXT NOT NULL,
+	raw           BLOB,
+	first_seen_at TEXT NOT NULL,
+	PRIMARY KEY (store_id, id)
+) STRICT;
+CREATE INDEX orders_customer ON orders (store_id, customer_id, processed_at);
+CREATE INDEX orders_processed ON orders (store_id, processed_at);
+CREATE INDEX orders_updated ON orders (store_id, updated_at, id);`
+
+// PlainInsertOrders is the limit an import is measured against: it creates
+// a new database at path holding one bare orders table (the columns,
+// primary key and indexes of loyaltyd's, nothing else) and inserts each
+// order's row (its columns and its JSON, as UpsertOrder writes them) with
+// one prepared INSERT, in transactions of batch orders, on the pragmas
+// Open uses. No rules, no ledger, no upsert guard, no other table. The
+// sequence stops at its first error, which is returned, as is a file that
+// exists at path already. It returns the number of orders inserted; the
+// database is left at path.
+func PlainInsertOrders(ctx context.Context, path, storeID string, batch int, orders iter.Seq2[commerce.Order, error]) (int, error) {
+	if batch < 1 {
+		return 0, fmt.Errorf("store: plain insert: batch %d, want 1 or more", batch)
+	}
+	if _, err := os.Stat(path); err == nil {
+		return 0, fmt.Errorf("store: plain insert: %s exists, want a new file", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("store: plain insert: %w", err)
+	}
+	db, err := sql.Open("sqlite3", dsn(path, "_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_synchronous=NORMAL"))
+	if err != nil {
+		return 0, fmt.Errorf("store: plain insert: open %s: %w", path, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, baselineSchema); err != nil {
+		return 0, fmt.Errorf("store: plain insert: create the table: %w", err)
+	}
+	seen := ts(time.Now())
+	var (
+		n    int
+		tx   *sql.Tx
+		stmt *sql.Stmt
+	)
+	commit := func() error {
+		if tx == nil {
+			return nil
+		}
+		err := tx.Commit()
+		tx, stmt = nil, nil
+		return err
+	}
+	defer func() {
+		if tx != nil {
+			tx.Rollback()
+		}
+	}()
+	for o, err := range orders {
+		if err != nil {
+			return n, err
+		}
+		if tx == nil {
+			if tx, err = db.BeginTx(ctx, nil); err != nil {
+				return n, fmt.Errorf("store: plain insert: %w", err)
+			}
+			if stmt, err = tx.PrepareContext(ctx, `INSERT INTO orders (store_id, id, number, customer_id, currency, state,
+				total_minor, test, created_at, processed_at, updated_at, cancelled_at, data, raw, first_seen_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+				return n, fmt.Errorf("store: plain insert: %w", err)
+			}
+		}
+		data, err := json.Marshal(&o)
+		if err != nil {
+			return n, fmt.Errorf("store: plain insert: order %s: %w", o.ID, err)
+		}
+		if _, err := stmt.ExecContext(ctx, storeID, o.ID, o.Number, o.CustomerID, o.Currency, string(o.State), o.Total.Minor, o.Test,
+			ts(o.CreatedAt), ts(o.ProcessedTime()), ts(o.UpdatedAt), nullTS(o.CancelledAt), string(data), o.Raw, seen); err != nil {
+			return n, fmt.Errorf("store: plain insert: order %s: %w", o.ID, err)
+		}
+		n++
+		if n%batch == 0 {
+			if err := commit(); err != nil {
+				return n, fmt.Errorf("store: plain insert: %w", err)
+			}
+		}
+	}
+	if err := commit(); err != nil {
+		return n, fmt.Errorf("store: plain insert: %w", err)
+	}
+	return n, nil
+}
+
+// PlainOrderCount returns the number of rows in the orders table of a
+// database PlainInsertOrders wrote.
+func PlainOrderCount(ctx context.Context, path string) (int, error) {
+	db, err := sql.Open("sqlite3", dsn(path, "mode=ro&_busy_timeout=5000"))
+	if err != nil {
+		return 0, fmt.Errorf("store: plain count: open %s: %w", path, err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM orders`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: plain count: %w", err)
+	}
+	return n, nil
+}
