@@ -94,6 +94,34 @@ func benchFlags(fs *flag.FlagSet) *benchCommon {
 	return c
 }
 
+// begin does what a benchmark of a synthetic store does first: it defaults
+// the customers to two for every five orders, runs the growth runs when
+// --growth asks (grown: they were the measurement, err is theirs), or
+// starts the CPU profile and makes the scratch directory, which end stops
+// and removes.
+func (c *benchCommon) begin(ctx context.Context, m *Main, fs *flag.FlagSet, name string, args []string, orders int, customers *int) (dir string, end func(), grown bool, err error) {
+	if *customers == 0 {
+		*customers = max(1, orders*2/5)
+	}
+	if c.growth != "" {
+		sizes := []growthSize{{name: "orders", value: float64(orders)}}
+		if explicit(fs, "customers") {
+			sizes = append(sizes, growthSize{name: "customers", value: float64(*customers)})
+		}
+		return "", nil, true, runGrowth(ctx, m, c, name, args, sizes)
+	}
+	stop, err := c.profile()
+	if err != nil {
+		return "", nil, false, err
+	}
+	dir, cleanup, err := c.scratch()
+	if err != nil {
+		stop()
+		return "", nil, false, err
+	}
+	return dir, func() { cleanup(); stop() }, false, nil
+}
+
 // scratch returns the directory to work in and a function that removes it
 // when it was made here.
 func (c *benchCommon) scratch() (string, func(), error) {

@@ -76,26 +76,11 @@ func runBenchEngine(ctx context.Context, m *Main, args []string) error {
 	if *orders < 0 || *customers < 0 || *evalOrders < 1 || *evalTime <= 0 || *batch < 1 {
 		return usagef("want --orders ≥ 0, --eval-orders ≥ 1, a positive --eval-time and --batch")
 	}
-	if *customers == 0 {
-		*customers = max(1, *orders*2/5)
-	}
-	if c.growth != "" {
-		sizes := []growthSize{{name: "orders", value: float64(*orders)}}
-		if explicit(fs, "customers") {
-			sizes = append(sizes, growthSize{name: "customers", value: float64(*customers)})
-		}
-		return runGrowth(ctx, m, c, "engine", args, sizes)
-	}
-	stop, err := c.profile()
-	if err != nil {
+	dir, end, grown, err := c.begin(ctx, m, fs, "engine", args, *orders, customers)
+	if grown || err != nil {
 		return err
 	}
-	defer stop()
-	dir, cleanup, err := c.scratch()
-	if err != nil {
-		return err
-	}
-	defer cleanup()
+	defer end()
 	now := benchClock()
 	a, err := m.benchApp(ctx, dir, `  - id: shop
     platform: shopify

@@ -122,26 +122,11 @@ func runBenchIngest(ctx context.Context, m *Main, args []string) error {
 	if *orders < 1 || *customers < 0 || *batch < 1 || *batch > 100_000 {
 		return usagef("want --orders ≥ 1, --customers ≥ 0 and --batch from 1 to 100000")
 	}
-	if *customers == 0 {
-		*customers = max(1, *orders*2/5)
-	}
-	if c.growth != "" {
-		sizes := []growthSize{{name: "orders", value: float64(*orders)}}
-		if explicit(fs, "customers") {
-			sizes = append(sizes, growthSize{name: "customers", value: float64(*customers)})
-		}
-		return runGrowth(ctx, m, c, "ingest", args, sizes)
-	}
-	stop, err := c.profile()
-	if err != nil {
+	dir, end, grown, err := c.begin(ctx, m, fs, "ingest", args, *orders, customers)
+	if grown || err != nil {
 		return err
 	}
-	defer stop()
-	dir, cleanup, err := c.scratch()
-	if err != nil {
-		return err
-	}
-	defer cleanup()
+	defer end()
 	say := func(format string, a ...any) {
 		if !c.json {
 			fmt.Fprintf(m.Stderr, "bench ingest: "+format+"\n", a...)

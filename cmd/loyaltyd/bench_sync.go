@@ -135,26 +135,11 @@ func runBenchSync(ctx context.Context, m *Main, args []string) error {
 			return usagef("--platform %q: want shopify, woocommerce or both", p)
 		}
 	}
-	if *customers == 0 {
-		*customers = max(1, *orders*2/5)
-	}
-	if c.growth != "" {
-		sizes := []growthSize{{name: "orders", value: float64(*orders)}}
-		if explicit(fs, "customers") {
-			sizes = append(sizes, growthSize{name: "customers", value: float64(*customers)})
-		}
-		return runGrowth(ctx, m, c, "sync", args, sizes)
-	}
-	stop, err := c.profile()
-	if err != nil {
+	dir, end, grown, err := c.begin(ctx, m, fs, "sync", args, *orders, customers)
+	if grown || err != nil {
 		return err
 	}
-	defer stop()
-	dir, cleanup, err := c.scratch()
-	if err != nil {
-		return err
-	}
-	defer cleanup()
+	defer end()
 	st, err := synth.NewStream(synth.Options{Seed: *seed, Customers: *customers, Orders: *orders, Start: benchStart, End: benchEnd})
 	if err != nil {
 		return err
