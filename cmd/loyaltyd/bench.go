@@ -24,6 +24,7 @@ import (
 	"github.com/loyaltyd/loyaltyd/commerce"
 	"github.com/loyaltyd/loyaltyd/config"
 	"github.com/loyaltyd/loyaltyd/connectors"
+	"github.com/loyaltyd/loyaltyd/report"
 )
 
 // benchSub is one of bench's measurements.
@@ -264,14 +265,14 @@ func (t *table) write(w io.Writer) {
 
 // Number formats.
 
-func fmtInt(n int) string { return thousands(int64(n)) }
+func fmtInt(n int) string { return report.Thousands(int64(n)) }
 
 func fmtRate(v float64) string {
 	switch {
 	case math.IsInf(v, 0) || math.IsNaN(v):
 		return "-"
 	case v >= 100:
-		return thousands(int64(math.Round(v)))
+		return report.Thousands(int64(math.Round(v)))
 	case v >= 10:
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	}

@@ -536,6 +536,3 @@ func demoLive(ctx context.Context, m *Main, a *app, st *demoStore, seed uint64, 
 			c.FirstName, report.Thousands(v.Points.Available), report.Thousands(v.Points.Pending))
 	}
 }
-
-// thousands formats n with thousands separators: 12,345.
-func thousands(n int64) string { return report.Thousands(n) }
