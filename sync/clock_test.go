@@ -5,15 +5,11 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/loyaltyd/loyaltyd/commerce"
-	"github.com/loyaltyd/loyaltyd/connectors"
-	"github.com/loyaltyd/loyaltyd/connectors/memory"
 	"github.com/loyaltyd/loyaltyd/store"
 	"github.com/loyaltyd/loyaltyd/sync"
 )
@@ -23,22 +19,7 @@ import (
 // runs with the production defaults of the overlap and the safety lag.
 func newClockHarness(t *testing.T, platform *clock, pageSize int) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: &clock{t: platform.Now()}}
-	h.platform = memory.NewPlatform(memory.PlatformOptions{Now: platform.Now, PageSize: pageSize, WebhookSecret: "hush"})
-	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
-	memory.Attach(name, h.platform)
-	t.Cleanup(func() { memory.Detach(name) })
-	conn, err := connectors.Open(context.Background(), "memory", connectors.Options{StoreID: name, Now: h.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.db, err = store.Open(context.Background(), filepath.Join(t.TempDir(), "loyaltyd.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.db.Now = h.clock.Now
-	t.Cleanup(func() { h.db.Close() })
-	h.st = &sync.Store{ID: "shop", Platform: "memory", Conn: conn, Overlap: 10 * time.Minute}
+	h := harnessAt(t, platform.Now(), platform.Now, pageSize)
 	h.engine = h.newEngine(program("1", 0, 50))
 	h.engine.SafetyLag = 0 // the default, 30s
 	if err := h.engine.Prepare(context.Background()); err != nil {

@@ -42,8 +42,27 @@ type harness struct {
 
 func newHarness(t *testing.T, p *loyalty.Program, pageSize int) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: &clock{t: day(1)}}
-	h.platform = memory.NewPlatform(memory.PlatformOptions{Now: h.clock.Now, PageSize: pageSize, WebhookSecret: "hush"})
+	h := harnessAt(t, day(1), nil, pageSize)
+	if p == nil {
+		p = program("1", 14, 50)
+	}
+	h.engine = h.newEngine(p)
+	if err := h.engine.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// harnessAt builds a harness's platform, database and store, with its
+// clock at start; the platform reads platformNow (nil: the harness's
+// clock). The caller makes the engine.
+func harnessAt(t *testing.T, start time.Time, platformNow func() time.Time, pageSize int) *harness {
+	t.Helper()
+	h := &harness{t: t, clock: &clock{t: start}}
+	if platformNow == nil {
+		platformNow = h.clock.Now
+	}
+	h.platform = memory.NewPlatform(memory.PlatformOptions{Now: platformNow, PageSize: pageSize, WebhookSecret: "hush"})
 	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
 	memory.Attach(name, h.platform)
 	t.Cleanup(func() { memory.Detach(name) })
@@ -57,14 +76,7 @@ func newHarness(t *testing.T, p *loyalty.Program, pageSize int) *harness {
 	}
 	h.db.Now = h.clock.Now
 	t.Cleanup(func() { h.db.Close() })
-	if p == nil {
-		p = program("1", 14, 50)
-	}
 	h.st = &sync.Store{ID: "shop", Platform: "memory", Conn: conn, Overlap: 10 * time.Minute}
-	h.engine = h.newEngine(p)
-	if err := h.engine.Prepare(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	return h
 }
 

@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	stdsync "sync"
 	"testing"
 	"time"
 
@@ -32,24 +31,6 @@ func findChromium() string {
 		}
 	}
 	return ""
-}
-
-// syncBuffer is a buffer the daemon logs to while the test reads it.
-type syncBuffer struct {
-	mu stdsync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestDashboardInABrowser drives the dashboard of a running daemon (a
@@ -209,7 +190,7 @@ func TestDashboardInABrowser(t *testing.T) {
 // serveConfig runs the daemon on a configuration whose listen address is
 // 127.0.0.1:0 (memoryStore's), on a free port, and returns its address,
 // its log, and a stop that returns its exit code.
-func serveConfig(t *testing.T, cfg string) (base string, logs *syncBuffer, stop func() int) {
+func serveConfig(t *testing.T, cfg string) (base string, logs *lockedBuffer, stop func() int) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -220,7 +201,7 @@ func serveConfig(t *testing.T, cfg string) (base string, logs *syncBuffer, stop 
 	content, _ := os.ReadFile(cfg)
 	os.WriteFile(cfg, bytes.Replace(content, []byte("127.0.0.1:0"), []byte(addr), 1), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
-	logs = &syncBuffer{}
+	logs = &lockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		m := &Main{Stdout: &bytes.Buffer{}, Stderr: logs, LookupEnv: func(string) (string, bool) { return "", false }, Now: time.Now}
