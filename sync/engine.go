@@ -232,9 +232,14 @@ func (e *Engine) SyncOnce(ctx context.Context) ([]Report, error) {
 		errs    []error
 	)
 	for _, st := range e.Stores {
+		// Webhooks the daemon took but had not applied when it stopped
+		// are applied first, as run's inbox processor would.
+		inbox := Report{Store: st.ID}
+		inboxErr := e.ProcessInbox(ctx, st, &inbox)
 		r, err := e.SyncStore(ctx, st)
+		r.Add(inbox)
 		reports = append(reports, r)
-		if err != nil {
+		if err = errors.Join(inboxErr, err); err != nil {
 			if ctx.Err() != nil {
 				return reports, ctx.Err()
 			}

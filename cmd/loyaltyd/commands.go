@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -107,24 +106,14 @@ func runSync(ctx context.Context, m *Main, args []string) error {
 		fmt.Fprintf(m.Stderr, "loyaltyd sync: %v\n", err)
 	}
 	a.engine.Stores = checked
-	// Webhooks the daemon took but had not applied when it stopped are
-	// applied first, as `run` would: the same path, minus the loops.
-	var inboxErrs []error
-	for _, st := range checked {
-		r := sync.Report{Store: st.ID}
-		if err := a.engine.ProcessInbox(ctx, st, &r); err != nil {
-			inboxErrs = append(inboxErrs, fmt.Errorf("store %s: webhook inbox: %w", st.ID, err))
-		}
-		if r.WebhooksApplied > 0 {
-			fmt.Fprintf(m.Stdout, "%s: %d webhook deliveries applied from the inbox\n", st.ID, r.WebhooksApplied)
-		}
-	}
 	reports, err := a.engine.SyncOnce(ctx)
-	err = errors.Join(append(inboxErrs, err)...)
 	if err == nil && len(checkErrs) > 0 {
 		err = fmt.Errorf("%d store(s) failed their check", len(checkErrs))
 	}
 	for _, r := range reports {
+		if r.WebhooksApplied > 0 {
+			fmt.Fprintf(m.Stdout, "%s: %d webhook deliveries applied from the inbox\n", r.Store, r.WebhooksApplied)
+		}
 		fmt.Fprintf(m.Stdout, "%s: %d customers and %d orders read (%d changed); %d ledger entries, +%d/−%d points; %d write-backs delivered, %d failed, %d dead\n",
 			r.Store, r.CustomersRead, r.OrdersRead, r.OrdersChanged, r.Entries, r.PointsCredited, r.PointsDebited,
 			r.Delivered, r.DeliveryFailures, r.Dead)
