@@ -38,11 +38,15 @@ func findChromium() string {
 // the admin token, finds Ann, adds points to her through the form and
 // sees the new balance, and renders the overview with its charts, left to
 // right and right to left. It skips only when no Chromium is installed
-// (apt-get install chromium); CI installs it. With LOYALTYD_SCREENSHOTS
+// (apt-get install chromium), and not even then in CI, which installs it
+// and sets LOYALTYD_BROWSER_TEST=required. With LOYALTYD_SCREENSHOTS
 // set to a folder it leaves its screenshots there.
 func TestDashboardInABrowser(t *testing.T) {
 	chromium := findChromium()
 	if chromium == "" {
+		if os.Getenv("LOYALTYD_BROWSER_TEST") == "required" {
+			t.Fatal("no Chromium found, and LOYALTYD_BROWSER_TEST=required (as in CI): install it (apt-get install chromium)")
+		}
 		t.Skip("no Chromium found (apt-get install chromium): the browser test needs one")
 	}
 	const token = "browser-test-admin-token-42"
