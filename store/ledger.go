@@ -89,7 +89,7 @@ func scanEntry(sc interface{ Scan(...any) error }) (commerce.LedgerEntry, error)
 
 // Ledger returns a customer's ledger entries in the order they were made.
 func (tx *Tx) Ledger(storeID, customerID string) ([]commerce.LedgerEntry, error) {
-	rows, err := tx.query(`SELECT `+ledgerCols+` FROM ledger WHERE store_id = `+textArg+` AND customer_id = `+textArg+` ORDER BY id`,
+	rows, err := tx.queryKey(`SELECT `+ledgerCols+` FROM ledger WHERE store_id = `+textArg+` AND customer_id = `+textArg+` ORDER BY id`,
 		storeID, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("store: ledger: %w", err)

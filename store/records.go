@@ -316,7 +316,7 @@ type Counted struct {
 // CountingOrders returns the customer's credited orders (with a snapshot)
 // that still count (eligible amount above zero), oldest first.
 func (tx *Tx) CountingOrders(storeID, customerID string) ([]Counted, error) {
-	rows, err := tx.query(`SELECT customer_id, processed_at, eligible_minor FROM orders
+	rows, err := tx.queryKey(`SELECT customer_id, processed_at, eligible_minor FROM orders
 		WHERE store_id = `+textArg+` AND customer_id = `+textArg+` AND snapshot IS NOT NULL AND deleted_at IS NULL AND eligible_minor > 0
 		ORDER BY processed_at, id`, storeID, customerID)
 	if err != nil {
@@ -418,7 +418,7 @@ func (tx *Tx) CreditedOrders(storeID, customerID, exceptOrderID string) (int, er
 
 // CustomerOrders returns the customer's orders, oldest processed first.
 func (tx *Tx) CustomerOrders(storeID, customerID string) ([]*StoredOrder, error) {
-	return tx.orders(`SELECT `+orderCols+` FROM orders WHERE store_id = `+textArg+` AND customer_id = `+textArg+`
+	return tx.orders(tx.queryKey, `SELECT `+orderCols+` FROM orders WHERE store_id = `+textArg+` AND customer_id = `+textArg+`
 		ORDER BY processed_at, id`, storeID, customerID)
 }
 
@@ -442,8 +442,10 @@ func (tx *Tx) ForEachOrder(storeID string, fn func(*StoredOrder) error) error {
 	return rows.Err()
 }
 
-func (tx *Tx) orders(q string, args ...any) ([]*StoredOrder, error) {
-	rows, err := tx.query(q, args...)
+// orders reads the orders q selects, through read (tx.query, or
+// tx.queryKey for one customer's).
+func (tx *Tx) orders(read func(string, ...any) (*sql.Rows, error), q string, args ...any) ([]*StoredOrder, error) {
+	rows, err := read(q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: orders: %w", err)
 	}

@@ -391,7 +391,7 @@ func (tx *Tx) CustomersByID(storeID string, ids []string) ([]*StoredCustomer, er
 // order (processing time, id): a page of the history, read without
 // holding a transaction open for all of it.
 func (tx *Tx) OrdersProcessedAfter(storeID string, at time.Time, id string, limit int) ([]*StoredOrder, error) {
-	return tx.orders(`SELECT `+orderCols+` FROM orders WHERE store_id = ? AND deleted_at IS NULL
+	return tx.orders(tx.query, `SELECT `+orderCols+` FROM orders WHERE store_id = ? AND deleted_at IS NULL
 		AND processed_at >= ? AND (processed_at > ? OR id > ?) ORDER BY processed_at, id LIMIT ?`,
 		storeID, ts(at), ts(at), id, limit)
 }

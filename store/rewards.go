@@ -139,7 +139,11 @@ func (tx *Tx) Redemptions(storeID, customerID string) ([]*Redemption, error) {
 		q, args = `SELECT `+redemptionCols+` FROM redemptions WHERE store_id = `+textArg+` AND customer_id = `+textArg+` ORDER BY id`,
 			[]any{storeID, customerID}
 	}
-	rows, err := tx.query(q, args...)
+	read := tx.query
+	if customerID != "" {
+		read = tx.queryKey
+	}
+	rows, err := read(q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: redemptions: %w", err)
 	}
@@ -258,7 +262,11 @@ func (tx *Tx) Referrals(storeID, referrerID, status string) ([]*Referral, error)
 		q, args = `SELECT `+referralCols+` FROM referrals WHERE store_id = `+textArg+` AND referrer_id = `+textArg+`
 		AND (`+textArg+` = '' OR status = `+textArg+`) ORDER BY created_at, friend_order_id`, []any{storeID, referrerID, status, status}
 	}
-	rows, err := tx.query(q, args...)
+	read := tx.query
+	if referrerID != "" {
+		read = tx.queryKey
+	}
+	rows, err := read(q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: referrals: %w", err)
 	}

@@ -335,7 +335,12 @@ func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx) error) error {
-	sqlTx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+	// The transaction itself does not watch ctx: database/sql would then
+	// watch it for every statement's rows too, a goroutine per read. The
+	// statements check ctx themselves (execRow, queryKey, queryRow) or
+	// watch it (exec, query: the long ones), fn's error rolls back, and a
+	// transaction whose fn has finished commits even if ctx ends meanwhile.
+	sqlTx, err := pool.BeginTx(context.WithoutCancel(ctx), &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", db.classify(err))
 	}
@@ -413,8 +418,27 @@ func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
 	return tx.tx.QueryContext(tx.ctx, query, args...)
 }
 
+// queryKey is query for a statement that reads the few rows of one key
+// (a customer's ledger or orders), the reads of the apply path. Like
+// execRow it checks the context before and does not watch it while the
+// rows are read: watching costs a goroutine per statement (database/sql
+// starts one to close the rows on cancellation), more than the read.
+func (tx *Tx) queryKey(query string, args ...any) (*sql.Rows, error) {
+	if err := tx.ctx.Err(); err != nil {
+		return nil, err
+	}
+	return tx.tx.QueryContext(context.WithoutCancel(tx.ctx), query, args...)
+}
+
+// queryRow reads at most one row. It checks the context before, and does
+// not watch it while the row is read (see queryKey).
 func (tx *Tx) queryRow(query string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(tx.ctx, query, args...)
+	ctx := context.WithoutCancel(tx.ctx)
+	if tx.ctx.Err() != nil {
+		// A cancelled context makes the Row carry its error.
+		ctx = tx.ctx
+	}
+	return tx.tx.QueryRowContext(ctx, query, args...)
 }
 
 // timeLayout is how times are stored: UTC, fixed width, sortable as text.
