@@ -115,6 +115,12 @@ type Server struct {
 	requests  []Request
 	created   map[string]int // coupon creations by lower-case code
 	revoked   bool
+
+	// ordersVersion counts the changes to orders; listed keeps the last
+	// order listing, sorted, for the next pages of the same listing while
+	// no order changes (handlers.go, listOrders).
+	ordersVersion uint64
+	listed        orderListing
 }
 
 // NewServer starts a fake store on a loopback address. Close stops it.
@@ -357,6 +363,7 @@ func (s *Server) putOrder(o Order) *Order {
 	_, existed := s.orders[o.ID]
 	cp := cloneOrder(o)
 	s.orders[o.ID] = &cp
+	s.ordersVersion++
 	if o.Status != "checkout-draft" && o.Status != "auto-draft" {
 		if !existed {
 			s.queue("order.created", o.ID)
@@ -376,6 +383,7 @@ func (s *Server) TrashOrder(id int64) bool {
 		return false
 	}
 	o.Status, o.Modified = "trash", s.now()
+	s.ordersVersion++
 	s.queue("order.deleted", id)
 	return true
 }

@@ -118,6 +118,34 @@ func TestPaging(t *testing.T) {
 	}
 }
 
+// TestPagingSeesChanges: the pages of a listing come from the orders as
+// they are when each page is asked for, as on a real store, so that an
+// order changed between two pages moves in the listing.
+func TestPagingSeesChanges(t *testing.T) {
+	t.Parallel()
+	srv := newTLS(t)
+	for i := range 3 {
+		srv.PutOrder(wootest.Order{ID: int64(10 + i), Status: "processing", Currency: "USD", Total: "1.00", Modified: t0.Add(time.Duration(i) * time.Minute)})
+	}
+	page := func(n int) []int64 {
+		t.Helper()
+		q := url.Values{"per_page": {"2"}, "page": {strconv.Itoa(n)}, "orderby": {"modified"}, "order": {"asc"}}
+		_, _, b := call(t, srv, "GET", "orders", q, nil)
+		return ids(t, b)
+	}
+	if got := page(1); len(got) != 2 || got[0] != 10 || got[1] != 11 {
+		t.Fatalf("page 1: %v, want [10 11]", got)
+	}
+	srv.PutOrder(wootest.Order{ID: 10, Status: "processing", Currency: "USD", Total: "2.00", Modified: t0.Add(time.Hour)})
+	if got := page(2); len(got) != 1 || got[0] != 10 {
+		t.Errorf("page 2 after order 10 changed: %v, want [10]", got)
+	}
+	srv.TrashOrder(12)
+	if got := page(1); len(got) != 2 || got[0] != 11 || got[1] != 10 {
+		t.Errorf("page 1 after order 12 went to the trash: %v, want [11 10]", got)
+	}
+}
+
 func TestDates(t *testing.T) {
 	t.Parallel()
 	srv := newTLS(t)                                                                                       // site zone UTC+2
