@@ -127,10 +127,18 @@ func (o *Order) ProcessedTime() time.Time {
 // Cancelled reports whether the order was cancelled.
 func (o *Order) Cancelled() bool { return !o.CancelledAt.IsZero() }
 
+// MaxOrderMinor bounds every amount of an order, in minor units: 10¹⁵,
+// ten trillion dollars in cents, and still tens of millions of dollars in
+// the currencies with the most units to the dollar. It keeps the sums the
+// rules take (an order's lines less its refunds, a customer's spend over
+// a tier's window) inside int64 (9.2 × 10¹⁸) whatever a platform sends:
+// an order with a larger amount is refused, not summed into nonsense.
+const MaxOrderMinor = 1_000_000_000_000_000
+
 // Validate checks what every consumer of an order relies on: an id, a known
 // currency in its canonical upper-case form that every amount shares, a
-// known state, an update time, and non-negative quantities. The error names
-// the field at fault.
+// known state, an update time, non-negative quantities, and amounts
+// within MaxOrderMinor. The error names the field at fault.
 func (o *Order) Validate() error {
 	if o.ID == "" {
 		return errors.New("order: id: required")
@@ -154,6 +162,10 @@ func (o *Order) Validate() error {
 	check := func(field string, m Money) error {
 		if m.Currency != "" && m.Currency != o.Currency {
 			return fmt.Errorf("order %s: %s: currency %s differs from the order's %s", o.ID, field, m.Currency, o.Currency)
+		}
+		if m.Minor > MaxOrderMinor || m.Minor < -MaxOrderMinor {
+			return fmt.Errorf("order %s: %s: %s is beyond the largest amount an order may carry (%s)",
+				o.ID, field, Money{Minor: m.Minor, Currency: o.Currency}, Money{Minor: MaxOrderMinor, Currency: o.Currency})
 		}
 		return nil
 	}

@@ -2,6 +2,7 @@ package commerce_test
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,19 @@ func TestOrderValidate(t *testing.T) {
 		{"refund shipping currency", func(o *commerce.Order) { o.Refunds[0].Shipping = eur }, "refunds[0].shipping"},
 		{"refund line amount currency", func(o *commerce.Order) { o.Refunds[0].Lines[1].Amount = eur }, "refunds[0].lines[1].amount"},
 		{"refund line quantity negative", func(o *commerce.Order) { o.Refunds[0].Lines[0].Quantity = -1 }, "refunds[0].lines[0].quantity"},
+
+		// Amounts stay within MaxOrderMinor, so that no sum overflows.
+		{"largest amounts", func(o *commerce.Order) {
+			o.Total = commerce.NewMoney(commerce.MaxOrderMinor, "USD")
+			o.Lines[0].Subtotal = commerce.NewMoney(commerce.MaxOrderMinor, "USD")
+			o.Codes[0].Amount = commerce.NewMoney(-commerce.MaxOrderMinor, "USD")
+		}, ""},
+		{"total beyond", func(o *commerce.Order) { o.Total = commerce.NewMoney(commerce.MaxOrderMinor+1, "USD") }, "total"},
+		{"line subtotal beyond", func(o *commerce.Order) { o.Lines[1].Subtotal = commerce.NewMoney(math.MaxInt64, "USD") }, "lines[1].subtotal"},
+		{"code amount beyond", func(o *commerce.Order) { o.Codes[1].Amount = commerce.NewMoney(math.MinInt64, "USD") }, "codes[1].amount"},
+		{"refund line beyond", func(o *commerce.Order) {
+			o.Refunds[0].Lines[1].Amount = commerce.NewMoney(-commerce.MaxOrderMinor-1, "USD")
+		}, "refunds[0].lines[1].amount"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

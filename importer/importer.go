@@ -83,12 +83,14 @@ var (
 // file holds.
 const MaxRecordBytes = 4 << 20
 
-// Bounds on what one order may hold. They are far beyond real orders and
-// keep every sum the rules make within 64 bits.
+// Bounds on what one order may hold, beside commerce.MaxOrderMinor for
+// every amount. They are far beyond real orders and keep every sum the
+// rules make within 64 bits.
 const (
-	// maxMinor bounds every amount: 10^15 minor units (ten trillion
-	// dollars).
-	maxMinor = 1_000_000_000_000_000
+	// maxMinor bounds every amount (commerce.MaxOrderMinor, which Validate
+	// checks): a product of a price and a quantity is checked against it
+	// before it is made.
+	maxMinor = commerce.MaxOrderMinor
 	// maxQuantity bounds a line's quantity.
 	maxQuantity = 1_000_000
 	// maxLines bounds an order's lines (and rows), refunds and codes.

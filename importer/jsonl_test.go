@@ -69,7 +69,7 @@ func TestBounds(t *testing.T) {
 		return `{"id":"1","currency":"USD","state":"paid","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z",` + s + "}\n"
 	}
 	for _, tt := range []struct{ name, data, text string }{
-		{"huge amount", line(`"total":{"amount":"90000000000000.00","currency":"USD"}`), "out of range"},
+		{"huge amount", line(`"total":{"amount":"90000000000000.00","currency":"USD"}`), "beyond the largest amount"},
 		{"huge quantity", line(`"lines":[{"id":"a","quantity":2000000,"subtotal":{"amount":"1.00","currency":"USD"}}]`), "out of range"},
 		{"negative line", line(`"lines":[{"id":"a","quantity":1,"subtotal":{"amount":"-1.00","currency":"USD"}}]`), "negative"},
 		{"negative refund", line(`"refunds":[{"id":"r","created_at":"2026-01-01T00:00:00Z","amount":{"amount":"-1.00","currency":"USD"}}]`), "negative"},

@@ -185,8 +185,6 @@ func check(o *commerce.Order) error {
 		switch {
 		case m.Minor != 0 && m.Currency != o.Currency:
 			return fmt.Errorf("%w: %s: %s is not in the order's currency %s", ErrInconsistent, field, m, o.Currency)
-		case m.Minor > maxMinor || m.Minor < -maxMinor:
-			return fmt.Errorf("%w: %s: %s is out of range", ErrBadValue, field, m)
 		case nonNegative && m.Minor < 0:
 			return fmt.Errorf("%w: %s: %s is negative", ErrBadValue, field, m)
 		}
