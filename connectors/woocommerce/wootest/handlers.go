@@ -2,6 +2,7 @@ package wootest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -534,14 +535,8 @@ func (s *Server) listOrders(r *http.Request, q url.Values) (answer, *apiErr) {
 	if e != nil {
 		return answer{}, e
 	}
-	type bound struct {
-		name  string
-		after bool
-		mod   bool
-		at    time.Time
-	}
-	var bounds []bound
-	for _, b := range []bound{{"after", true, false, time.Time{}}, {"before", false, false, time.Time{}},
+	var bounds []dateBound
+	for _, b := range []dateBound{{"after", true, false, time.Time{}}, {"before", false, false, time.Time{}},
 		{"modified_after", true, true, time.Time{}}, {"modified_before", false, true, time.Time{}}} {
 		v := q.Get(b.name)
 		if v == "" {
@@ -570,8 +565,9 @@ func (s *Server) listOrders(r *http.Request, q url.Values) (answer, *apiErr) {
 		}
 		customer = n
 	}
+	candidates, sorted := s.orderCandidates(p, bounds, gmt)
 	var list []*Order
-	for _, o := range s.orders {
+	for _, o := range candidates {
 		switch {
 		case len(statuses) == 0 || statuses["any"]:
 			if o.Status == "trash" {
@@ -601,19 +597,95 @@ func (s *Server) listOrders(r *http.Request, q url.Values) (answer, *apiErr) {
 			list = append(list, o)
 		}
 	}
-	sortRecords(list, p, func(o *Order) int64 { return o.ID }, func(o *Order) (time.Time, string) {
-		switch p.orderby {
-		case "modified":
-			return o.Modified.Truncate(time.Second), ""
-		case "date":
-			return o.Created.Truncate(time.Second), ""
-		case "title", "slug":
-			return time.Time{}, o.Number
-		}
-		return time.Time{}, ""
-	})
+	if !sorted {
+		sortRecords(list, p, func(o *Order) int64 { return o.ID }, func(o *Order) (time.Time, string) {
+			switch p.orderby {
+			case "modified":
+				return o.Modified.Truncate(time.Second), ""
+			case "date":
+				return o.Created.Truncate(time.Second), ""
+			case "title", "slug":
+				return time.Time{}, o.Number
+			}
+			return time.Time{}, ""
+		})
+	}
 	s.listed = orderListing{key: key, version: s.ordersVersion, list: list}
 	return s.orderPage(r, q, p, list), nil
+}
+
+// dateBound is a date filter of a listing: after or before (both
+// exclusive) the creation or, with mod, the modification time.
+type dateBound struct {
+	name  string
+	after bool
+	mod   bool
+	at    time.Time
+}
+
+// orderCandidates returns the orders a listing filters: every order, or,
+// when the listing is bounded by GMT modification times (as a connector
+// reading by modification time asks), only those within the bounds, from
+// the orders kept sorted by modification time, as a database would
+// answer from its index. sorted reports that the candidates are already
+// in the listing's order (modified, ascending).
+func (s *Server) orderCandidates(p listParams, bounds []dateBound, gmt bool) (candidates []*Order, sorted bool) {
+	lo, hi, indexed := 0, 0, false
+	var byModified []*Order
+	for _, b := range bounds {
+		if !b.mod || !gmt {
+			continue
+		}
+		if !indexed {
+			byModified = s.ordersByModified()
+			lo, hi, indexed = 0, len(byModified), true
+		}
+		// Modification seconds never decrease along byModified.
+		i := sort.Search(len(byModified), func(i int) bool {
+			col := s.column(byModified[i].Modified, true)
+			if b.after {
+				return col.After(b.at)
+			}
+			return !col.Before(b.at)
+		})
+		if b.after {
+			lo = max(lo, i)
+		} else {
+			hi = min(hi, i)
+		}
+	}
+	if !indexed {
+		all := make([]*Order, 0, len(s.orders))
+		for _, o := range s.orders {
+			all = append(all, o)
+		}
+		return all, false
+	}
+	if lo > hi {
+		return nil, true
+	}
+	return byModified[lo:hi], p.orderby == "modified" && p.order == "asc"
+}
+
+// ordersByModified returns every order in the order of an ascending
+// listing by modified (by second, then id), sorted once and kept until an
+// order changes.
+func (s *Server) ordersByModified() []*Order {
+	if s.byModified.version == s.ordersVersion && s.byModified.list != nil {
+		return s.byModified.list
+	}
+	list := make([]*Order, 0, len(s.orders))
+	for _, o := range s.orders {
+		list = append(list, o)
+	}
+	slices.SortFunc(list, func(a, b *Order) int {
+		if c := a.Modified.Truncate(time.Second).Compare(b.Modified.Truncate(time.Second)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	s.byModified = orderListing{version: s.ordersVersion, list: list}
+	return list
 }
 
 // orderListing is an order listing, filtered and sorted, as of a version

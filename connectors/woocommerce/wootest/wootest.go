@@ -118,9 +118,12 @@ type Server struct {
 
 	// ordersVersion counts the changes to orders; listed keeps the last
 	// order listing, sorted, for the next pages of the same listing while
-	// no order changes (handlers.go, listOrders).
+	// no order changes (handlers.go, listOrders), and byModified every
+	// order by modification time, for listings bounded by it.
 	ordersVersion uint64
 	listed        orderListing
+	// byModified is every order by modification time (ordersByModified).
+	byModified orderListing
 }
 
 // NewServer starts a fake store on a loopback address. Close stops it.

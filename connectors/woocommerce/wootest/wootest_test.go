@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	stdsync "sync"
@@ -143,6 +144,45 @@ func TestPagingSeesChanges(t *testing.T) {
 	srv.TrashOrder(12)
 	if got := page(1); len(got) != 2 || got[0] != 11 || got[1] != 10 {
 		t.Errorf("page 1 after order 12 went to the trash: %v, want [11 10]", got)
+	}
+}
+
+// TestListingByModified: a listing bounded by GMT modification times is
+// answered from the orders kept sorted by modification time; it holds the
+// same orders in the same order, page after page, as the same listing
+// filtered from every order (by site time, which is GMT on this site).
+func TestListingByModified(t *testing.T) {
+	t.Parallel()
+	srv := wootest.NewServer(wootest.Options{TLS: true, TimeZone: time.UTC, Now: func() time.Time { return t0.Add(time.Hour) }})
+	t.Cleanup(srv.Close)
+	for i := range 60 {
+		// Orders share seconds, and ids do not follow times.
+		status := "processing"
+		if i%7 == 0 {
+			status = "trash"
+		}
+		srv.PutOrder(wootest.Order{ID: int64(1000 - i*13%997), Status: status, Currency: "USD", Total: "1.00",
+			Modified: t0.Add(time.Duration(i*37%20) * time.Second).Add(time.Duration(i) * time.Millisecond)})
+	}
+	list := func(gmt bool, after, before string, page int) ([]int64, string) {
+		t.Helper()
+		q := url.Values{"orderby": {"modified"}, "order": {"asc"}, "per_page": {"7"}, "page": {strconv.Itoa(page)},
+			"dates_are_gmt": {strconv.FormatBool(gmt)}, "modified_after": {after}}
+		if before != "" {
+			q.Set("modified_before", before)
+		}
+		_, h, b := call(t, srv, "GET", "orders", q, nil)
+		return ids(t, b), h.Get("X-WP-Total")
+	}
+	at := func(s int) string { return t0.Add(time.Duration(s) * time.Second).Format("2006-01-02T15:04:05") }
+	for _, w := range []struct{ after, before string }{{at(-1), ""}, {at(3), ""}, {at(5), at(12)}, {at(19), ""}, {at(8), at(8)}} {
+		for page := 1; page <= 9; page++ {
+			got, gotTotal := list(true, w.after, w.before, page)
+			want, wantTotal := list(false, w.after, w.before, page)
+			if !slices.Equal(got, want) || gotTotal != wantTotal {
+				t.Errorf("after %s before %q page %d: %v (of %s), want %v (of %s)", w.after, w.before, page, got, gotTotal, want, wantTotal)
+			}
+		}
 	}
 }
 
