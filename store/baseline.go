@@ -8,35 +8,50 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/loyaltyd/loyaltyd/commerce"
 )
 
-// baselineSchema is the orders table of the first migration, its primary
-// key and its indexes, without the rest of the schema: what storing an
-// order's row costs at the least.
-const baselineSchema = `CREATE TABLE orders (
-	store_id      TEXT NOT NULL,
-	id            TEXT NOT NULL,
-	number        TEXT NOT NULL DEFAULT '',
-	customer_id   TEXT NOT NULL DEFAULT '',
-	currency      TEXT NOT NULL,
-	state         TEXT NOT NULL,
-	total_minor   INTEGER NOT NULL,
-	test          INTEGER NOT NULL DEFAULT 0,
-	created_at    TEXT NOT NULL,
-	processed_at  TEXT NOT NULL,
-	updated_at    TEXT NOT NULL,
-	cancelled_at  TEXT,
-	data          TEXT NOT NULL,
-	raw           BLOB,
-	first_seen_at TEXT NOT NULL,
-	PRIMARY KEY (store_id, id)
-) STRICT;
-CREATE INDEX orders_customer ON orders (store_id, customer_id, processed_at);
-CREATE INDEX orders_processed ON orders (store_id, processed_at);
-CREATE INDEX orders_updated ON orders (store_id, updated_at, id);`
+// baselineSchema returns the statements of the migrations that create the
+// orders table and its indexes, and nothing else of the schema: what
+// storing an order's row costs at the least. (The table's reference to
+// stores is not enforced: the baseline does not turn foreign keys on.)
+func baselineSchema() (string, error) {
+	ms, err := migrations()
+	if err != nil {
+		return "", err
+	}
+	var stmts []string
+	for _, m := range ms {
+		// A piece of a trigger's body never starts with CREATE, so
+		// splitting at every semicolon is enough to find these.
+		for _, stmt := range strings.Split(m.sql, ";") {
+			stmt = stripComments(stmt)
+			if strings.HasPrefix(stmt, "CREATE TABLE orders ") ||
+				strings.HasPrefix(stmt, "CREATE INDEX orders_") && strings.Contains(stmt, " ON orders ") {
+				stmts = append(stmts, stmt+";")
+			}
+		}
+	}
+	if len(stmts) < 2 || !strings.HasPrefix(stmts[0], "CREATE TABLE orders ") {
+		return "", errors.New("store: plain insert: the migrations do not create the orders table and its indexes")
+	}
+	return strings.Join(stmts, "\n"), nil
+}
+
+// stripComments drops the SQL comment lines of a statement and the space
+// around it.
+func stripComments(stmt string) string {
+	var lines []string
+	for _, l := range strings.Split(stmt, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
 
 // PlainInsertOrders is the limit an import is measured against: it creates
 // a new database at path holding one bare orders table (the columns,
@@ -62,7 +77,11 @@ func PlainInsertOrders(ctx context.Context, path, storeID string, batch int, ord
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, baselineSchema); err != nil {
+	schema, err := baselineSchema()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := db.ExecContext(ctx, schema); err != nil {
 		return 0, fmt.Errorf("store: plain insert: create the table: %w", err)
 	}
 	seen := ts(time.Now())

@@ -2,10 +2,12 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"iter"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -53,6 +55,39 @@ func TestPlainInsertOrders(t *testing.T) {
 		if n, err := store.PlainOrderCount(ctx, path); err != nil || n != tt.orders {
 			t.Errorf("%s: %d rows in the table (%v), want %d", tt.name, n, err, tt.orders)
 		}
+	}
+}
+
+// TestPlainInsertSchema: the baseline is loyaltyd's own orders table with
+// every index the migrations give it, and nothing else of the schema.
+func TestPlainInsertSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "plain.db")
+	if _, err := store.PlainInsertOrders(ctx, path, "s1", 10, plainOrders(3, nil)); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var typ, name string
+		if err := rows.Scan(&typ, &name); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, typ+" "+name)
+	}
+	want := []string{"index orders_counting", "index orders_customer", "index orders_processed", "index orders_updated", "table orders"}
+	if !slices.Equal(got, want) {
+		t.Errorf("schema %q, want %q", got, want)
 	}
 }
 
