@@ -36,53 +36,10 @@ type Reports interface {
 	// Points returns the points issued, redeemed and expired between each
 	// two consecutive bounds (len(bounds)-1 totals), as the report's
 	// figures of those names define them.
-	Points(ctx context.Context, storeID string, bounds []time.Time) ([]PointTotals, error)
+	Points(ctx context.Context, storeID string, bounds []time.Time) ([]report.SpanPoints, error)
 	// Activity returns what became of a store's reward codes and
 	// referrals since the program started.
-	Activity(ctx context.Context, storeID string) (*Activity, error)
-}
-
-// PointTotals are the points of one span of time.
-type PointTotals struct {
-	Issued, Redeemed, Expired int64
-}
-
-// Activity is what became of a store's reward codes and referrals, as of
-// At.
-type Activity struct {
-	At        time.Time
-	Rewards   []RewardActivity
-	Referrals ReferralActivity
-}
-
-// RewardActivity counts the codes of one reward of the catalogue (or one
-// the program no longer has) by what became of them.
-type RewardActivity struct {
-	Reward string
-	// Issued counts the codes issued, Auto those issued automatically.
-	Issued, Auto int
-	// Used, Unused, Expired and Refused (by the store; the points were
-	// given back) split the issued codes.
-	Used, Unused, Expired, Refused int
-	// Points were spent on them; Value is what they are worth.
-	Points int64
-	Value  commerce.Money
-}
-
-// ReferralActivity counts referrals by what became of them.
-type ReferralActivity struct {
-	Rewarded, Pending, Cancelled, Refused int
-	// Points were credited to referrers.
-	Points int64
-	// Refusals counts the refused referrals by reason, most frequent
-	// first.
-	Refusals []ReasonCount
-}
-
-// ReasonCount is how often a reason was given.
-type ReasonCount struct {
-	Reason string
-	Count  int
+	Activity(ctx context.Context, storeID string) (*report.Activity, error)
 }
 
 // Simulator replays a store's history under a candidate program.
@@ -864,7 +821,7 @@ func (d *Dashboard) redeem(c *call) error {
 type rewardsPage struct {
 	Pick        picker
 	Catalogue   []rewardOption
-	Activity    *Activity
+	Activity    *report.Activity
 	Titles      map[string]string
 	Figures     []report.Figure
 	Unavailable bool

@@ -186,20 +186,20 @@ func (d *desk) Report(_ context.Context, storeID string, q report.Query) (*repor
 	return report.Compute(in), nil
 }
 
-func (d *desk) Points(_ context.Context, storeID string, bounds []time.Time) ([]admin.PointTotals, error) {
-	out := make([]admin.PointTotals, len(bounds)-1)
+func (d *desk) Points(_ context.Context, storeID string, bounds []time.Time) ([]report.SpanPoints, error) {
+	out := make([]report.SpanPoints, len(bounds)-1)
 	for i := range out {
-		out[i] = admin.PointTotals{Issued: int64(300 + 25*i), Redeemed: int64(100 * (i % 4)), Expired: int64(10 * (i % 7))}
+		out[i] = report.SpanPoints{Issued: int64(300 + 25*i), Redeemed: int64(100 * (i % 4)), Expired: int64(10 * (i % 7))}
 	}
 	return out, nil
 }
 
-func (d *desk) Activity(context.Context, string) (*admin.Activity, error) {
-	return &admin.Activity{At: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC),
-		Rewards: []admin.RewardActivity{{Reward: "five-off", Issued: 20, Auto: 15, Used: 12, Unused: 5, Expired: 3, Refused: 1,
+func (d *desk) Activity(context.Context, string) (*report.Activity, error) {
+	return &report.Activity{At: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC),
+		Rewards: []report.RewardActivity{{Reward: "five-off", Issued: 20, Auto: 15, Used: 12, Unused: 5, Expired: 3, Refused: 1,
 			Points: 6000, Value: commerce.MustParseMoney("100.00", "USD")}},
-		Referrals: admin.ReferralActivity{Rewarded: 4, Pending: 1, Refused: 2, Points: 1000,
-			Refusals: []admin.ReasonCount{{Reason: "self-referral: the code's owner used it", Count: 2}}}}, nil
+		Referrals: report.ReferralActivity{Rewarded: 4, Pending: 1, Refused: 2, Points: 1000,
+			Refusals: []report.ReasonCount{{Reason: "self-referral: the code's owner used it", Count: 2}}}}, nil
 }
 
 func (d *desk) Candidates() []string { return []string{"richer.yaml"} }

@@ -133,3 +133,47 @@ type DeadLetter struct {
 	LastError  string    `json:"last_error"`
 	CreatedAt  time.Time `json:"created_at"`
 }
+
+// SpanPoints are the points issued, redeemed and expired in one span of
+// time, as the report's figures of those names define them.
+type SpanPoints struct {
+	Issued, Redeemed, Expired int64
+}
+
+// Activity is what became of a store's reward codes and referrals, as of
+// At.
+type Activity struct {
+	At        time.Time
+	Rewards   []RewardActivity
+	Referrals ReferralActivity
+}
+
+// RewardActivity counts the codes of one reward of the catalogue (or one
+// the program no longer has) by what became of them.
+type RewardActivity struct {
+	Reward string
+	// Issued counts the codes issued, Auto those issued automatically.
+	Issued, Auto int
+	// Used, Unused, Expired and Refused (by the store; the points were
+	// given back) split the issued codes.
+	Used, Unused, Expired, Refused int
+	// Points were spent on them; Value is what they are worth.
+	Points int64
+	Value  commerce.Money
+}
+
+// ReferralActivity counts referrals by what became of them.
+type ReferralActivity struct {
+	Rewarded, Pending, Cancelled, Refused int
+	// Points were credited to referrers.
+	Points int64
+	// Refusals counts the refused referrals by reason, most frequent
+	// first.
+	Refusals []ReasonCount
+}
+
+// ReasonCount is how often a reason was given.
+type ReasonCount struct {
+	Reason string
+	Count  int
+}

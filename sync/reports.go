@@ -1,10 +1,12 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"maps"
 	"slices"
+	"sort"
 	"strings"
 	stdsync "sync"
 	"time"
@@ -184,4 +186,132 @@ func (e *Engine) gather(tx *store.Tx, storeID string, q report.Query, now time.T
 		in.AutoIssued = append(in.AutoIssued, report.AutoIssue{At: a.CreatedAt, Value: a.Value})
 	}
 	return in, nil
+}
+
+// PointsBetween returns the points issued, redeemed and expired between
+// each two consecutive bounds (len(bounds)-1 totals, by the time each
+// ledger entry was made). It sums the ledger in one pass over it and
+// leaves the arithmetic of issued, redeemed and expired to the report, so
+// that the dashboard's weekly numbers mean what the report's figures mean.
+func (e *Engine) PointsBetween(ctx context.Context, storeID string, bounds []time.Time) ([]report.SpanPoints, error) {
+	if len(bounds) < 2 {
+		return nil, nil
+	}
+	byKind := make([]map[commerce.EntryKind]int64, len(bounds)-1)
+	for i := range byKind {
+		byKind[i] = map[commerce.EntryKind]int64{}
+	}
+	err := e.DB.View(ctx, func(tx *store.Tx) error {
+		return tx.ForEachEntry(storeID, func(en commerce.LedgerEntry) error {
+			i := sort.Search(len(bounds), func(i int) bool { return bounds[i].After(en.At) }) - 1
+			if i >= 0 && i < len(byKind) {
+				byKind[i][en.Kind] += en.Points
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]report.SpanPoints, len(byKind))
+	for i, kinds := range byKind {
+		r := report.Compute(report.Inputs{Store: storeID, Program: e.Program, Now: bounds[i+1],
+			Query:  report.Query{From: bounds[i], To: bounds[i+1], Pairs: report.DefaultPairs, MinSupport: report.DefaultMinSupport},
+			Points: report.PointTotals{ByKind: kinds}})
+		get := func(key string) int64 {
+			f, _ := r.Figure(key)
+			return int64(f.Value)
+		}
+		out[i] = report.SpanPoints{Issued: get("points_issued"), Redeemed: get("points_redeemed"), Expired: get("points_expired")}
+	}
+	return out, nil
+}
+
+// Activity counts what became of a store's reward codes (by reward, in
+// the catalogue's order, then rewards the program no longer has) and of
+// its referrals (refusals by reason, most frequent first), from the
+// start, as of now.
+func (e *Engine) Activity(ctx context.Context, storeID string) (*report.Activity, error) {
+	p := e.Program
+	act := &report.Activity{}
+	err := e.DB.View(ctx, func(tx *store.Tx) error {
+		act.At = tx.Now()
+		reds, err := tx.Redemptions(storeID, "")
+		if err != nil {
+			return err
+		}
+		byReward := map[string]*report.RewardActivity{}
+		for _, r := range reds {
+			a := byReward[r.RewardID]
+			if a == nil {
+				a = &report.RewardActivity{Reward: r.RewardID, Value: commerce.NewMoney(0, p.Currency)}
+				byReward[r.RewardID] = a
+			}
+			switch r.Status {
+			case store.RedemptionFailed:
+				a.Refused++
+				continue
+			case store.RedemptionUsed:
+				a.Used++
+			case store.RedemptionExpired:
+				a.Expired++
+			default:
+				a.Unused++
+			}
+			a.Issued++
+			if r.Auto {
+				a.Auto++
+			}
+			a.Points += r.Points
+			if r.Value.Currency == p.Currency {
+				a.Value = a.Value.Add(r.Value)
+			}
+		}
+		// The catalogue's order, then rewards the program no longer has.
+		rank := func(id string) int {
+			for i, r := range p.Rewards {
+				if r.ID == id {
+					return i
+				}
+			}
+			return len(p.Rewards)
+		}
+		for _, a := range byReward {
+			act.Rewards = append(act.Rewards, *a)
+		}
+		slices.SortFunc(act.Rewards, func(a, b report.RewardActivity) int {
+			return cmp.Or(cmp.Compare(rank(a.Reward), rank(b.Reward)), cmp.Compare(a.Reward, b.Reward))
+		})
+		refs, err := tx.Referrals(storeID, "", "")
+		if err != nil {
+			return err
+		}
+		reasons := map[string]int{}
+		ra := &act.Referrals
+		for _, r := range refs {
+			switch r.Status {
+			case store.ReferralRewarded:
+				ra.Rewarded++
+				ra.Points += r.Points
+			case store.ReferralPending:
+				ra.Pending++
+			case store.ReferralCancelled:
+				ra.Cancelled++
+			case store.ReferralRefused:
+				ra.Refused++
+				reasons[r.Reason]++
+			}
+		}
+		for reason, n := range reasons {
+			ra.Refusals = append(ra.Refusals, report.ReasonCount{Reason: reason, Count: n})
+		}
+		slices.SortFunc(ra.Refusals, func(a, b report.ReasonCount) int {
+			return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Reason, b.Reason))
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return act, nil
 }

@@ -281,6 +281,30 @@ func TestReportFiguresByHand(t *testing.T) {
 	if len(r.Budget.Rows) != 2 || r.Budget.Rows[0].Month != "2026-02" || r.Budget.Rows[1].NA == "" {
 		t.Errorf("budget = %+v", r.Budget.Rows)
 	}
+
+	// The dashboard's monthly points, by when each entry was made:
+	//   February: ann 100 + 60 + 50, ben 80 issued; ann's 100 redeemed.
+	//   March: ben 20 − 30, gus 60, fay 200 issued. (fay's 20 in January
+	//   and ann's 10 in April fall outside.) 290 + 250 is the report's 540.
+	pts, err := rs.engine.PointsBetween(context.Background(), "shop", []time.Time{on(2, 1).Add(-12 * time.Hour), on(3, 1).Add(-12 * time.Hour), on(4, 1).Add(-12 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []report.SpanPoints{{Issued: 290, Redeemed: 100}, {Issued: 250}}; fmt.Sprint(pts) != fmt.Sprint(want) {
+		t.Errorf("points by month = %+v, want %+v", pts, want)
+	}
+	// What became of the codes and referrals: ann's five-off, issued by
+	// staff and used on o5; ben's referral of gus, rewarded 20 points.
+	act, err := rs.engine.Activity(context.Background(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAct := report.Activity{At: on(4, 10),
+		Rewards:   []report.RewardActivity{{Reward: "five-off", Issued: 1, Used: 1, Points: 100, Value: usd("5.00")}},
+		Referrals: report.ReferralActivity{Rewarded: 1, Points: 20}}
+	if fmt.Sprint(*act) != fmt.Sprint(wantAct) {
+		t.Errorf("activity = %+v\nwant %+v", *act, wantAct)
+	}
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }

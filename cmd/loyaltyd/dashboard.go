@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,15 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/loyaltyd/loyaltyd/admin"
-	"github.com/loyaltyd/loyaltyd/commerce"
 	"github.com/loyaltyd/loyaltyd/config"
 	"github.com/loyaltyd/loyaltyd/connectors"
 	"github.com/loyaltyd/loyaltyd/report"
-	"github.com/loyaltyd/loyaltyd/store"
 	"github.com/loyaltyd/loyaltyd/sync"
 )
 
@@ -41,128 +37,19 @@ func (d dashboardReports) Report(ctx context.Context, storeID string, q report.Q
 	return r, apiErr(err)
 }
 
-// Points sums the ledger between the bounds in one pass over it, and
-// leaves the arithmetic of issued, redeemed and expired to the report,
-// so that the weekly numbers mean what the report's figures mean.
-func (d dashboardReports) Points(ctx context.Context, storeID string, bounds []time.Time) ([]admin.PointTotals, error) {
+func (d dashboardReports) Points(ctx context.Context, storeID string, bounds []time.Time) ([]report.SpanPoints, error) {
 	if err := d.served(storeID); err != nil {
 		return nil, err
 	}
-	if len(bounds) < 2 {
-		return nil, nil
-	}
-	byKind := make([]map[commerce.EntryKind]int64, len(bounds)-1)
-	for i := range byKind {
-		byKind[i] = map[commerce.EntryKind]int64{}
-	}
-	err := d.e.DB.View(ctx, func(tx *store.Tx) error {
-		return tx.ForEachEntry(storeID, func(en commerce.LedgerEntry) error {
-			i := sort.Search(len(bounds), func(i int) bool { return bounds[i].After(en.At) }) - 1
-			if i >= 0 && i < len(byKind) {
-				byKind[i][en.Kind] += en.Points
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, apiErr(err)
-	}
-	out := make([]admin.PointTotals, len(byKind))
-	for i, kinds := range byKind {
-		r := report.Compute(report.Inputs{Store: storeID, Program: d.e.Program, Now: bounds[i+1],
-			Query:  report.Query{From: bounds[i], To: bounds[i+1], Pairs: report.DefaultPairs, MinSupport: report.DefaultMinSupport},
-			Points: report.PointTotals{ByKind: kinds}})
-		get := func(key string) int64 {
-			f, _ := r.Figure(key)
-			return int64(f.Value)
-		}
-		out[i] = admin.PointTotals{Issued: get("points_issued"), Redeemed: get("points_redeemed"), Expired: get("points_expired")}
-	}
-	return out, nil
+	pts, err := d.e.PointsBetween(ctx, storeID, bounds)
+	return pts, apiErr(err)
 }
 
-func (d dashboardReports) Activity(ctx context.Context, storeID string) (*admin.Activity, error) {
+func (d dashboardReports) Activity(ctx context.Context, storeID string) (*report.Activity, error) {
 	if err := d.served(storeID); err != nil {
 		return nil, err
 	}
-	p := d.e.Program
-	act := &admin.Activity{}
-	err := d.e.DB.View(ctx, func(tx *store.Tx) error {
-		act.At = tx.Now()
-		reds, err := tx.Redemptions(storeID, "")
-		if err != nil {
-			return err
-		}
-		byReward := map[string]*admin.RewardActivity{}
-		for _, r := range reds {
-			a := byReward[r.RewardID]
-			if a == nil {
-				a = &admin.RewardActivity{Reward: r.RewardID, Value: commerce.NewMoney(0, p.Currency)}
-				byReward[r.RewardID] = a
-			}
-			switch r.Status {
-			case store.RedemptionFailed:
-				a.Refused++
-				continue
-			case store.RedemptionUsed:
-				a.Used++
-			case store.RedemptionExpired:
-				a.Expired++
-			default:
-				a.Unused++
-			}
-			a.Issued++
-			if r.Auto {
-				a.Auto++
-			}
-			a.Points += r.Points
-			if r.Value.Currency == p.Currency {
-				a.Value = a.Value.Add(r.Value)
-			}
-		}
-		// The catalogue's order, then rewards the program no longer has.
-		rank := func(id string) int {
-			for i, r := range p.Rewards {
-				if r.ID == id {
-					return i
-				}
-			}
-			return len(p.Rewards)
-		}
-		for _, a := range byReward {
-			act.Rewards = append(act.Rewards, *a)
-		}
-		slices.SortFunc(act.Rewards, func(a, b admin.RewardActivity) int {
-			return cmp.Or(cmp.Compare(rank(a.Reward), rank(b.Reward)), cmp.Compare(a.Reward, b.Reward))
-		})
-		refs, err := tx.Referrals(storeID, "", "")
-		if err != nil {
-			return err
-		}
-		reasons := map[string]int{}
-		ra := &act.Referrals
-		for _, r := range refs {
-			switch r.Status {
-			case store.ReferralRewarded:
-				ra.Rewarded++
-				ra.Points += r.Points
-			case store.ReferralPending:
-				ra.Pending++
-			case store.ReferralCancelled:
-				ra.Cancelled++
-			case store.ReferralRefused:
-				ra.Refused++
-				reasons[r.Reason]++
-			}
-		}
-		for reason, n := range reasons {
-			ra.Refusals = append(ra.Refusals, admin.ReasonCount{Reason: reason, Count: n})
-		}
-		slices.SortFunc(ra.Refusals, func(a, b admin.ReasonCount) int {
-			return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Reason, b.Reason))
-		})
-		return nil
-	})
+	act, err := d.e.Activity(ctx, storeID)
 	return act, apiErr(err)
 }
 
