@@ -183,6 +183,10 @@ type UpsertResult struct {
 	// Stale: the version offered was older than the stored one and was
 	// refused.
 	Stale bool
+	// Stored is the order as now stored when Changed (the version offered,
+	// sharing its slices, with what the store keeps beside it), so that
+	// the caller need not read back what it just wrote; nil otherwise.
+	Stored *StoredOrder
 }
 
 // UpsertOrder stores an order unless a version at least as new is stored
@@ -200,7 +204,13 @@ func (tx *Tx) UpsertOrder(storeID string, o *commerce.Order) (UpsertResult, erro
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return UpsertResult{}, fmt.Errorf("store: order %s: %w", o.ID, err)
 	}
-	res, err := tx.execRow(`INSERT INTO orders (store_id, id, number, customer_id, currency, state, total_minor, test,
+	// RETURNING answers a row only when the statement wrote one: the
+	// snapshot and the first sighting it kept (deleted_at is cleared).
+	var (
+		snap  sql.NullString
+		first string
+	)
+	err = tx.queryRow(`INSERT INTO orders (store_id, id, number, customer_id, currency, state, total_minor, test,
 			created_at, processed_at, updated_at, cancelled_at, data, raw, first_seen_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (store_id, id) DO UPDATE SET
@@ -210,15 +220,26 @@ func (tx *Tx) UpsertOrder(storeID string, o *commerce.Order) (UpsertResult, erro
 			updated_at = excluded.updated_at, cancelled_at = excluded.cancelled_at,
 			data = excluded.data, raw = excluded.raw, deleted_at = NULL
 		WHERE excluded.updated_at > orders.updated_at
-		   OR (excluded.updated_at = orders.updated_at AND excluded.data <> orders.data)`,
+		   OR (excluded.updated_at = orders.updated_at AND excluded.data <> orders.data)
+		RETURNING snapshot, first_seen_at`,
 		storeID, o.ID, o.Number, o.CustomerID, o.Currency, string(o.State), o.Total.Minor, o.Test,
-		ts(o.CreatedAt), ts(o.ProcessedTime()), ts(o.UpdatedAt), nullTS(o.CancelledAt), string(data), o.Raw, ts(tx.now))
-	if err != nil {
-		return UpsertResult{}, fmt.Errorf("store: upsert order %s/%s: %w", storeID, o.ID, err)
+		ts(o.CreatedAt), ts(o.ProcessedTime()), ts(o.UpdatedAt), nullTS(o.CancelledAt), string(data), o.Raw, ts(tx.now)).
+		Scan(&snap, &first)
+	changed := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return UpsertResult{}, fmt.Errorf("store: upsert order %s/%s: %w", storeID, o.ID, tx.db.classify(err))
 	}
-	n, _ := res.RowsAffected()
-	r := UpsertResult{Inserted: !exists, Changed: n > 0}
-	if exists && n == 0 && prevUpdated.String > ts(o.UpdatedAt) {
+	r := UpsertResult{Inserted: !exists, Changed: changed}
+	if changed {
+		r.Stored = &StoredOrder{Order: *o}
+		if snap.Valid {
+			r.Stored.Snapshot = []byte(snap.String)
+		}
+		if r.Stored.FirstSeenAt, err = mustTS(first); err != nil {
+			return UpsertResult{}, fmt.Errorf("store: order %s/%s: %w", storeID, o.ID, err)
+		}
+	}
+	if exists && !changed && prevUpdated.String > ts(o.UpdatedAt) {
 		r.Stale = true
 	}
 	return r, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -137,6 +138,57 @@ func order(id string, updated time.Time, state commerce.FinancialState) *commerc
 	}
 }
 
+// checkStored checks that an upsert's Stored is what reading the order
+// back gives, and that it is there exactly when the upsert changed it.
+func checkStored(t *testing.T, tx *store.Tx, r store.UpsertResult) {
+	t.Helper()
+	if (r.Stored != nil) != r.Changed {
+		t.Fatalf("upsert %+v: Stored must be set exactly when Changed", r)
+	}
+	if r.Stored == nil {
+		return
+	}
+	back, err := tx.Order("s1", r.Stored.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(r.Stored.Order)
+	b, _ := json.Marshal(back.Order)
+	if string(a) != string(b) || string(r.Stored.Raw) != string(back.Raw) || string(r.Stored.Snapshot) != string(back.Snapshot) ||
+		!r.Stored.FirstSeenAt.Equal(back.FirstSeenAt) || !r.Stored.DeletedAt.Equal(back.DeletedAt) {
+		t.Errorf("Stored = %+v\nread back %+v", r.Stored, back)
+	}
+}
+
+// TestUpsertOrderStored: a replaced order keeps its frozen snapshot and
+// its first sighting, and is no longer deleted, in Stored as in the row.
+func TestUpsertOrderStored(t *testing.T) {
+	t.Parallel()
+	db := mustOpen(t)
+	update(t, db, func(tx *store.Tx) error {
+		r, err := tx.UpsertOrder("s1", order("1", t0, commerce.StatePaid))
+		if err != nil {
+			return err
+		}
+		checkStored(t, tx, r)
+		if _, err := tx.SetSnapshot("s1", "1", []byte(`{"rate":1}`), false); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteOrder("s1", "1", t0.Add(time.Minute)); err != nil {
+			return err
+		}
+		r, err = tx.UpsertOrder("s1", order("1", t0.Add(time.Hour), commerce.StatePartiallyRefunded))
+		if err != nil {
+			return err
+		}
+		checkStored(t, tx, r)
+		if r.Stored == nil || string(r.Stored.Snapshot) != `{"rate":1}` || !r.Stored.DeletedAt.IsZero() || r.Stored.FirstSeenAt.IsZero() {
+			t.Errorf("replaced order: Stored = %+v", r.Stored)
+		}
+		return nil
+	})
+}
+
 func TestUpsertOrderNeverRegresses(t *testing.T) {
 	t.Parallel()
 	db := mustOpen(t)
@@ -149,6 +201,8 @@ func TestUpsertOrderNeverRegresses(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			checkStored(t, tx, r)
+			r.Stored = nil
 			results = append(results, r)
 		}
 		return nil

@@ -103,9 +103,12 @@ func (e *Engine) applyOrder(tx *store.Tx, b *batch, o *commerce.Order) error {
 	if res.Stale {
 		b.r.OrdersStale++
 	}
-	stored, err := tx.Order(b.st.ID, o.ID)
-	if err != nil {
-		return err
+	stored := res.Stored
+	if stored == nil {
+		// The stored version is the same or newer: credit that one.
+		if stored, err = tx.Order(b.st.ID, o.ID); err != nil {
+			return err
+		}
 	}
 	if err := tx.SetEligible(b.st.ID, o.ID, loyalty.Eligible(&stored.Order, e.Program.Currency).Amount.Minor); err != nil {
 		return err
