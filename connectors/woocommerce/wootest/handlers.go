@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -527,10 +526,6 @@ func (s *Server) listOrders(r *http.Request, q url.Values) (answer, *apiErr) {
 	if e != nil {
 		return answer{}, e
 	}
-	key := listingKey(q)
-	if s.listed.key == key && s.listed.version == s.ordersVersion {
-		return s.orderPage(r, q, p, s.listed.list), nil
-	}
 	gmt, e := parseBool("dates_are_gmt", q.Get("dates_are_gmt"))
 	if e != nil {
 		return answer{}, e
@@ -610,8 +605,12 @@ func (s *Server) listOrders(r *http.Request, q url.Values) (answer, *apiErr) {
 			return time.Time{}, ""
 		})
 	}
-	s.listed = orderListing{key: key, version: s.ordersVersion, list: list}
-	return s.orderPage(r, q, p, list), nil
+	page, h := window(r, p, list, true)
+	out := make([]any, len(page))
+	for i, o := range page {
+		out[i] = filterFields(s.orderJSON(o), q.Get("_fields"))
+	}
+	return answer{status: 200, header: h, body: phpJSON(out)}, nil
 }
 
 // dateBound is a date filter of a listing: after or before (both
@@ -684,43 +683,15 @@ func (s *Server) ordersByModified() []*Order {
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
-	s.byModified = orderListing{version: s.ordersVersion, list: list}
+	s.byModified = orderIndex{version: s.ordersVersion, list: list}
 	return list
 }
 
-// orderListing is an order listing, filtered and sorted, as of a version
-// of the orders. Paging through a listing asks for the same one page
-// after page; keeping it makes each page cost its own orders rather than
-// a filter and a sort of the whole store.
-type orderListing struct {
-	key     string
+// orderIndex is every order by modification time, as of a version of the
+// orders.
+type orderIndex struct {
 	version uint64
 	list    []*Order
-}
-
-// listingKey is what selects and orders an order listing: the request's
-// parameters but the paging, the fields and the OAuth ones.
-func listingKey(q url.Values) string {
-	var b strings.Builder
-	for _, name := range slices.Sorted(maps.Keys(q)) {
-		switch {
-		case name == "page", name == "per_page", name == "offset", name == "_fields", strings.HasPrefix(name, "oauth_"),
-			name == "consumer_key", name == "consumer_secret":
-			continue
-		}
-		fmt.Fprintf(&b, "%q=%q&", name, q[name])
-	}
-	return b.String()
-}
-
-// orderPage answers one page of a listing.
-func (s *Server) orderPage(r *http.Request, q url.Values, p listParams, list []*Order) answer {
-	page, h := window(r, p, list, true)
-	out := make([]any, len(page))
-	for i, o := range page {
-		out[i] = filterFields(s.orderJSON(o), q.Get("_fields"))
-	}
-	return answer{status: 200, header: h, body: phpJSON(out)}
 }
 
 // sortRecords sorts by the orderby key and then by id. Records equal in

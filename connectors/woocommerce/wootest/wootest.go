@@ -116,14 +116,11 @@ type Server struct {
 	created   map[string]int // coupon creations by lower-case code
 	revoked   bool
 
-	// ordersVersion counts the changes to orders; listed keeps the last
-	// order listing, sorted, for the next pages of the same listing while
-	// no order changes (handlers.go, listOrders), and byModified every
-	// order by modification time, for listings bounded by it.
+	// ordersVersion counts the changes to orders; byModified keeps every
+	// order by modification time, for listings bounded by it, while no
+	// order changes (handlers.go, ordersByModified).
 	ordersVersion uint64
-	listed        orderListing
-	// byModified is every order by modification time (ordersByModified).
-	byModified orderListing
+	byModified    orderIndex
 }
 
 // NewServer starts a fake store on a loopback address. Close stops it.
