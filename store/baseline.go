@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -71,7 +70,9 @@ func PlainInsertOrders(ctx context.Context, path, storeID string, batch int, ord
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return 0, fmt.Errorf("store: plain insert: %w", err)
 	}
-	db, err := sql.Open("sqlite3", dsn(path, "_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_synchronous=NORMAL"))
+	// The writer's settings, at Open's default durability; foreign keys
+	// stay off, as the table's store is not there.
+	db, err := sql.Open("sqlite3", dsn(path, writerParams+"&_synchronous=NORMAL"))
 	if err != nil {
 		return 0, fmt.Errorf("store: plain insert: open %s: %w", path, err)
 	}
@@ -84,7 +85,7 @@ func PlainInsertOrders(ctx context.Context, path, storeID string, batch int, ord
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		return 0, fmt.Errorf("store: plain insert: create the table: %w", err)
 	}
-	seen := ts(time.Now())
+	seen := time.Now()
 	var (
 		n    int
 		tx   *sql.Tx
@@ -111,18 +112,15 @@ func PlainInsertOrders(ctx context.Context, path, storeID string, batch int, ord
 			if tx, err = db.BeginTx(ctx, nil); err != nil {
 				return n, fmt.Errorf("store: plain insert: %w", err)
 			}
-			if stmt, err = tx.PrepareContext(ctx, `INSERT INTO orders (store_id, id, number, customer_id, currency, state,
-				total_minor, test, created_at, processed_at, updated_at, cancelled_at, data, raw, first_seen_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+			if stmt, err = tx.PrepareContext(ctx, insertOrder); err != nil {
 				return n, fmt.Errorf("store: plain insert: %w", err)
 			}
 		}
-		data, err := json.Marshal(&o)
+		row, err := orderRow(storeID, &o, seen)
 		if err != nil {
-			return n, fmt.Errorf("store: plain insert: order %s: %w", o.ID, err)
+			return n, fmt.Errorf("store: plain insert: %w", err)
 		}
-		if _, err := stmt.ExecContext(ctx, storeID, o.ID, o.Number, o.CustomerID, o.Currency, string(o.State), o.Total.Minor, o.Test,
-			ts(o.CreatedAt), ts(o.ProcessedTime()), ts(o.UpdatedAt), nullTS(o.CancelledAt), string(data), o.Raw, seen); err != nil {
+		if _, err := stmt.ExecContext(ctx, row...); err != nil {
 			return n, fmt.Errorf("store: plain insert: order %s: %w", o.ID, err)
 		}
 		n++

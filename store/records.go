@@ -189,14 +189,30 @@ type UpsertResult struct {
 	Stored *StoredOrder
 }
 
+// insertOrder inserts an order's row, orderRow's values.
+const insertOrder = `INSERT INTO orders (store_id, id, number, customer_id, currency, state, total_minor, test,
+		created_at, processed_at, updated_at, cancelled_at, data, raw, first_seen_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// orderRow returns the values of insertOrder for an order first seen at
+// seen: its columns and its JSON.
+func orderRow(storeID string, o *commerce.Order, seen time.Time) ([]any, error) {
+	data, err := json.Marshal(o)
+	if err != nil {
+		return nil, fmt.Errorf("store: order %s: %w", o.ID, err)
+	}
+	return []any{storeID, o.ID, o.Number, o.CustomerID, o.Currency, string(o.State), o.Total.Minor, o.Test,
+		ts(o.CreatedAt), ts(o.ProcessedTime()), ts(o.UpdatedAt), nullTS(o.CancelledAt), string(data), o.Raw, ts(seen)}, nil
+}
+
 // UpsertOrder stores an order unless a version at least as new is stored
 // already: a stored order is replaced only by one with a later UpdatedAt,
 // or the same UpdatedAt and different content, so that an older version
 // delivered late never replaces a newer one.
 func (tx *Tx) UpsertOrder(storeID string, o *commerce.Order) (UpsertResult, error) {
-	data, err := json.Marshal(o)
+	row, err := orderRow(storeID, o, tx.now)
 	if err != nil {
-		return UpsertResult{}, fmt.Errorf("store: order %s: %w", o.ID, err)
+		return UpsertResult{}, err
 	}
 	var prevUpdated sql.NullString
 	err = tx.queryRow(`SELECT updated_at FROM orders WHERE store_id = ? AND id = ?`, storeID, o.ID).Scan(&prevUpdated)
@@ -210,9 +226,7 @@ func (tx *Tx) UpsertOrder(storeID string, o *commerce.Order) (UpsertResult, erro
 		snap  sql.NullString
 		first string
 	)
-	err = tx.queryRow(`INSERT INTO orders (store_id, id, number, customer_id, currency, state, total_minor, test,
-			created_at, processed_at, updated_at, cancelled_at, data, raw, first_seen_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	err = tx.queryRow(insertOrder+`
 		ON CONFLICT (store_id, id) DO UPDATE SET
 			number = excluded.number, customer_id = excluded.customer_id, currency = excluded.currency,
 			state = excluded.state, total_minor = excluded.total_minor, test = excluded.test,
@@ -221,10 +235,7 @@ func (tx *Tx) UpsertOrder(storeID string, o *commerce.Order) (UpsertResult, erro
 			data = excluded.data, raw = excluded.raw, deleted_at = NULL
 		WHERE excluded.updated_at > orders.updated_at
 		   OR (excluded.updated_at = orders.updated_at AND excluded.data <> orders.data)
-		RETURNING snapshot, first_seen_at`,
-		storeID, o.ID, o.Number, o.CustomerID, o.Currency, string(o.State), o.Total.Minor, o.Test,
-		ts(o.CreatedAt), ts(o.ProcessedTime()), ts(o.UpdatedAt), nullTS(o.CancelledAt), string(data), o.Raw, ts(tx.now)).
-		Scan(&snap, &first)
+		RETURNING snapshot, first_seen_at`, row...).Scan(&snap, &first)
 	changed := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return UpsertResult{}, fmt.Errorf("store: upsert order %s/%s: %w", storeID, o.ID, tx.db.classify(err))

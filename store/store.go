@@ -153,7 +153,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	// page of orders changes hundreds of pages of tables and indexes, and
 	// with a small cache SQLite writes them to the WAL before the commit
 	// and reads them back.
-	writer, err := sql.Open("sqlite3", dsn(path, "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_stmt_cache_size=256&_cache_size=-32768&_synchronous="+syncMode))
+	writer, err := sql.Open("sqlite3", dsn(path, writerParams+"&_foreign_keys=on&_synchronous="+syncMode))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -177,6 +177,11 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	db.reader = reader
 	return db, nil
 }
+
+// writerParams are the writer's settings but its durability and foreign
+// keys: WAL, immediate write transactions, a statement cache and the
+// page cache described in Open.
+const writerParams = "_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_stmt_cache_size=256&_cache_size=-32768"
 
 func dsn(path, params string) string {
 	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
