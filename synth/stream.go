@@ -253,11 +253,25 @@ func (s *Stream) identity(rng *seq, i int) commerce.Customer {
 	first := firstNames[rng.IntN(len(firstNames))]
 	last := lastNames[rng.IntN(len(lastNames))]
 	return commerce.Customer{
-		ID:        strconv.Itoa(5001 + i),
+		ID:        strconv.Itoa(firstCustomerID + i),
 		Email:     strings.ToLower(first) + "." + strings.ToLower(last) + strconv.Itoa(i+1) + "@example.com",
 		FirstName: first,
 		LastName:  last,
 	}
+}
+
+// firstCustomerID is the id of the first customer; the others follow.
+const firstCustomerID = 5001
+
+// CustomerIndex returns the index of the customer with the id (the i of
+// Customer), and false for an id that is none of the store's customers
+// (a guest's empty one).
+func (s *Stream) CustomerIndex(id string) (int, bool) {
+	n, err := strconv.Atoi(id)
+	if err != nil || n < firstCustomerID || n-firstCustomerID >= s.CustomerCount() {
+		return 0, false
+	}
+	return n - firstCustomerID, true
 }
 
 // Customer returns the i'th customer (0 ≤ i < CustomerCount): created

@@ -69,6 +69,15 @@ func TestStreamDeterministic(t *testing.T) {
 		if got := s.Customer(i); !reflect.DeepEqual(got, a.Customers[i]) {
 			t.Errorf("customer %d alone: %+v, in the store: %+v", i, got, a.Customers[i])
 		}
+		// And it is found again by its id.
+		if j, ok := s.CustomerIndex(a.Customers[i].ID); !ok || j != i {
+			t.Errorf("CustomerIndex(%s) = %d, %v; want %d", a.Customers[i].ID, j, ok, i)
+		}
+	}
+	for _, id := range []string{"", "5000", "5301", "x"} {
+		if j, ok := s.CustomerIndex(id); ok {
+			t.Errorf("CustomerIndex(%q) = %d: want none of the 300 customers", id, j)
+		}
 	}
 }
 

@@ -122,7 +122,7 @@ func Generate(o Options) (Store, error) {
 		last := lastNames[rng.IntN(len(lastNames))]
 		created := o.Start.Add(-time.Duration(rng.Int64N(int64(span)))/2 + time.Duration(rng.Int64N(int64(span))))
 		c := commerce.Customer{
-			ID:        strconv.Itoa(5001 + i),
+			ID:        strconv.Itoa(firstCustomerID + i),
 			Email:     fmt.Sprintf("%s.%s%d@example.com", strings.ToLower(first), strings.ToLower(last), i+1),
 			FirstName: first,
 			LastName:  last,

@@ -365,6 +365,14 @@ func benchClock() func() time.Time {
 	return func() time.Time { return base.Add(time.Since(began)) }
 }
 
+// benchShop is the stores block of a benchmark that applies orders
+// through the engine without reading them from a platform.
+const benchShop = `  - id: shop
+    platform: shopify
+    shop: bench.myshopify.com
+    access_token: shpat_bench
+    api_secret: shpss_bench`
+
 // benchApp wires loyaltyd as the daemon does, from a configuration whose
 // stores block is given, on a database in dir, with the benchmark's clock.
 func (m *Main) benchApp(ctx context.Context, dir, stores string, now func() time.Time) (*app, error) {

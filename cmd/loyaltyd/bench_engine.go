@@ -82,11 +82,7 @@ func runBenchEngine(ctx context.Context, m *Main, args []string) error {
 	}
 	defer end()
 	now := benchClock()
-	a, err := m.benchApp(ctx, dir, `  - id: shop
-    platform: shopify
-    shop: bench.myshopify.com
-    access_token: shpat_bench
-    api_secret: shpss_bench`, now)
+	a, err := m.benchApp(ctx, dir, benchShop, now)
 	if err != nil {
 		return err
 	}

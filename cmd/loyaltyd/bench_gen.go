@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/loyaltyd/loyaltyd/commerce"
@@ -241,9 +240,9 @@ func writeStore(ctx context.Context, w io.Writer, st *synth.Stream, format, curr
 		}
 		first := true
 		encode = func(o commerce.Order) error {
-			i, err := strconv.Atoi(o.CustomerID)
-			if err == nil {
-				err = shop.PutCustomer(st.Customer(i - 5001))
+			var err error
+			if c, ok := orderCustomer(st, o); ok {
+				err = shop.PutCustomer(*c)
 			}
 			if err == nil {
 				err = shop.PutOrder(o)
@@ -261,18 +260,17 @@ func writeStore(ctx context.Context, w io.Writer, st *synth.Stream, format, curr
 			_, err = bw.Write(b)
 			return err
 		}
-	}
-	if format == genShopCSV || format == genWooCSV {
+		flush = func() error {
+			_, err := bw.WriteString("\n]}\n")
+			return err
+		}
+	case genShopCSV, genWooCSV:
 		iw, err := importer.NewWriter(bw, importer.Options{Format: importer.Format(format), Location: time.UTC})
 		if err != nil {
 			return 0, shape, err
 		}
 		encode = func(o commerce.Order) error {
-			var c *commerce.Customer
-			if i, err := strconv.Atoi(o.CustomerID); err == nil {
-				cu := st.Customer(i - 5001)
-				c = &cu
-			}
+			c, _ := orderCustomer(st, o)
 			return iw.Write(&o, c)
 		}
 		flush = iw.Flush
@@ -298,14 +296,9 @@ func writeStore(ctx context.Context, w io.Writer, st *synth.Stream, format, curr
 		if len(o.Codes) > 0 {
 			coded++
 		}
-		if i, err := strconv.Atoi(o.CustomerID); err == nil && i-5001 < len(counts) {
-			counts[i-5001]++
-			spend[i-5001] += o.Total.Minor
-		}
-	}
-	if format == genShopify {
-		if _, err := bw.WriteString("\n]}\n"); err != nil {
-			return 0, shape, err
+		if i, ok := st.CustomerIndex(o.CustomerID); ok {
+			counts[i]++
+			spend[i] += o.Total.Minor
 		}
 	}
 	if err := flush(); err != nil {
@@ -346,4 +339,15 @@ func writeStore(ctx context.Context, w io.Writer, st *synth.Stream, format, curr
 		}
 	}
 	return cw.n, shape, nil
+}
+
+// orderCustomer returns an order's customer in the synthetic store, and
+// false for a guest.
+func orderCustomer(st *synth.Stream, o commerce.Order) (*commerce.Customer, bool) {
+	i, ok := st.CustomerIndex(o.CustomerID)
+	if !ok {
+		return nil, false
+	}
+	c := st.Customer(i)
+	return &c, true
 }

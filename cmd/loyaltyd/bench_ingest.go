@@ -230,11 +230,7 @@ func ingestPipeline(ctx context.Context, m *Main, res *ingestResult, dir string,
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	a, err := m.benchApp(ctx, dir, `  - id: shop
-    platform: shopify
-    shop: bench.myshopify.com
-    access_token: shpat_bench
-    api_secret: shpss_bench`, benchClock())
+	a, err := m.benchApp(ctx, dir, benchShop, benchClock())
 	if err != nil {
 		return err
 	}
