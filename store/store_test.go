@@ -647,3 +647,57 @@ func TestSearchCustomers(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateContext: a transaction's statements stop at a cancelled
+// context and the transaction rolls back whole; a transaction whose
+// function has returned commits, even when the context ends meanwhile.
+func TestUpdateContext(t *testing.T) {
+	t.Parallel()
+	db := mustOpen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	err := db.Update(ctx, func(tx *store.Tx) error {
+		if _, err := tx.UpsertOrder("s1", order("1", t0, commerce.StatePaid)); err != nil {
+			return err
+		}
+		cancel()
+		// A read of one row, a read of one key's rows and a write.
+		if _, err := tx.Order("s1", "1"); !errors.Is(err, context.Canceled) {
+			t.Errorf("Order after cancel: %v, want context.Canceled", err)
+		}
+		if _, err := tx.Ledger("s1", "c1"); !errors.Is(err, context.Canceled) {
+			t.Errorf("Ledger after cancel: %v, want context.Canceled", err)
+		}
+		_, err := tx.UpsertOrder("s1", order("2", t0, commerce.StatePaid))
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Update = %v, want context.Canceled", err)
+	}
+	count := func() int {
+		t.Helper()
+		var n int
+		if err := db.View(context.Background(), func(tx *store.Tx) error {
+			c, err := tx.Counts("s1")
+			n = c.Orders
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 0 {
+		t.Errorf("%d orders stored by the cancelled transaction, want none", n)
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	if err := db.Update(ctx, func(tx *store.Tx) error {
+		_, err := tx.UpsertOrder("s1", order("3", t0, commerce.StatePaid))
+		cancel() // after the last statement
+		return err
+	}); err != nil {
+		t.Fatalf("Update whose function finished: %v", err)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("%d orders stored, want the one of the finished transaction", n)
+	}
+}
